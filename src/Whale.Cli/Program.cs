@@ -2,5 +2,5 @@ namespace Whale.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args) => 0;
+    private static int Main(string[] args) => WhaleCli.Run(args, Console.In, Console.Out, Console.Error);
 }

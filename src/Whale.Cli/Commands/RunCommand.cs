@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Whale.Engine;
+using Whale.Tokenization;
+
+namespace Whale.Cli.Commands;
+
+/// <summary>
+/// <c>whale run</c>: one prompt, the answer streamed to stdout; reasoning and diagnostics go to stderr.
+/// With <c>--raw</c> the prompt is tokenized as is (BOS when the file asks) and the continuation printed.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var m = new ModelArgs();
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "the prompt (read from stdin when omitted)" };
+        var raw = new Option<bool>("--raw") { Description = "no chat template: continue the prompt text" };
+        var printIds = new Option<bool>("--print-ids") { Description = "print the generated token ids instead of text" };
+        var cmd = new Command("run", "Generate an answer to one prompt");
+        m.AddTo(cmd);
+        cmd.Options.Add(prompt);
+        cmd.Options.Add(raw);
+        cmd.Options.Add(printIds);
+        cmd.SetAction(r =>
+        {
+            string text = r.GetValue(prompt) ?? io.In.ReadToEnd();
+            using var model = m.Load(r, io);
+            bool isRaw = r.GetValue(raw);
+            int[] tokens;
+            bool opensThinking = false;
+            if (isRaw)
+            {
+                tokens = model.Tokenizer.Encode(text, addSpecial: true, parseSpecial: true);
+                if (tokens.Length == 0) tokens = [model.Tokenizer.BosId];
+            }
+            else
+            {
+                var messages = new List<ChatMessage>();
+                if (r.GetValue(m.System) is { } sys) messages.Add(new ChatMessage(ChatRole.System, sys));
+                messages.Add(new ChatMessage(ChatRole.User, text));
+                tokens = model.TokenizeChat(messages);
+                opensThinking = model.ChatTemplate.GenerationPromptOpensThinking;
+            }
+            var options = new GenerationOptions
+            {
+                Sampling = m.Sampling(r),
+                MaxTokens = r.GetValue(m.MaxTokens),
+                PromptOpensThinking = opensThinking,
+                ParseReasoning = !isRaw,
+            };
+            using var gen = model.CreateGenerator();
+            bool ids = r.GetValue(printIds), first = true, reasoningOpen = false;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            int count = 0;
+            string? finish = null;
+            foreach (var ev in gen.Generate(tokens, options))
+            {
+                if (ev.IsFinal) { finish = ev.FinishReason; break; }
+                if (ev.TokenId >= 0) count++;
+                if (ids)
+                {
+                    if (ev.TokenId < 0) continue;
+                    io.Out.Write(first ? $"{ev.TokenId}" : $" {ev.TokenId}");
+                    first = false;
+                    continue;
+                }
+                if (ev.Reasoning.Length > 0)
+                {
+                    if (!reasoningOpen) { io.Err.Write("<think>"); reasoningOpen = true; }
+                    io.Err.Write(ev.Reasoning);
+                }
+                if (ev.Content.Length > 0)
+                {
+                    if (reasoningOpen) { io.Err.WriteLine("</think>"); reasoningOpen = false; }
+                    io.Out.Write(ev.Content);
+                }
+                io.Out.Flush();
+            }
+            if (reasoningOpen) io.Err.WriteLine("</think>");
+            io.Out.WriteLine();
+            io.Out.Flush();
+            double secs = sw.Elapsed.TotalSeconds;
+            io.Err.WriteLine($"[{tokens.Length} prompt tokens, {count} generated, {count / Math.Max(secs, 1e-9):F1} tok/s, finish: {finish}]");
+            return 0;
+        });
+        return cmd;
+    }
+}

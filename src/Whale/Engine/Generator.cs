@@ -1,0 +1,110 @@
+using Whale.Models;
+using Whale.Sampling;
+using Whale.Tokenization;
+
+namespace Whale.Engine;
+
+/// <summary>
+/// Generates tokens for one conversation over its own KV cache. A new prompt that extends the previous one
+/// (a multi-turn chat) reuses the cached prefix instead of recomputing it. Not thread-safe.
+/// </summary>
+public sealed class Generator : IDisposable
+{
+    private readonly WhaleModel _model;
+    private readonly KvCache _cache;
+    private readonly List<int> _cached = [];
+    private readonly float[] _logits;
+
+    internal Generator(WhaleModel model, int contextSize)
+    {
+        _model = model;
+        _cache = model.Model.CreateCache(contextSize);
+        _logits = new float[model.Config.VocabSize];
+    }
+
+    /// <summary>Tokens whose keys/values are in the cache.</summary>
+    public IReadOnlyList<int> CachedTokens => _cached;
+
+    public int ContextSize => _cache.ContextSize;
+
+    /// <summary>Evaluates <paramref name="tokens"/> from an empty cache and returns a copy of the last position's logits.</summary>
+    public float[] Evaluate(IReadOnlyList<int> tokens)
+    {
+        Reset();
+        Prefill(tokens);
+        return (float[])_logits.Clone();
+    }
+
+    /// <summary>Clears the cache.</summary>
+    public void Reset()
+    {
+        _cache.Length = 0;
+        _cached.Clear();
+    }
+
+    /// <summary>
+    /// Streams the continuation of <paramref name="prompt"/>. The last event has a FinishReason: "stop" (end of
+    /// generation token or stop string), "length" (max tokens or context full) or "cancelled".
+    /// </summary>
+    public IEnumerable<TokenEvent> Generate(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancellationToken = default)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens", nameof(prompt));
+        if (prompt.Count >= _cache.ContextSize)
+            throw new ArgumentException($"the prompt has {prompt.Count} tokens, more than the context size {_cache.ContextSize} allows");
+        var tok = _model.Tokenizer;
+        var sampler = new Sampler(options.Sampling, _model.Config.VocabSize);
+        foreach (var t in prompt) sampler.Accept(t);
+        var decoder = tok.CreateStreamingDecoder();
+        var reasoning = options.ParseReasoning ? new ReasoningParser(options.PromptOpensThinking) : null;
+        var stops = new StopMatcher(options.Stop);
+
+        Prefill(prompt);
+        string? finish = null;
+        for (int n = 0; finish is null; n++)
+        {
+            if (cancellationToken.IsCancellationRequested) { finish = "cancelled"; break; }
+            if (n >= options.MaxTokens || _cache.Length >= _cache.ContextSize) { finish = "length"; break; }
+            int id = sampler.Sample(_logits);
+            sampler.Accept(id);
+            if (tok.IsEog(id)) { finish = "stop"; break; }
+            string text = decoder.Push(id);
+            var (r, c) = reasoning is null ? ("", text) : reasoning.Push(text);
+            (c, bool stopped) = stops.Push(c);
+            if (stopped) finish = "stop";
+            yield return new TokenEvent(id, r, c);
+            if (finish is not null) break;
+            Step(id);
+        }
+        if (finish != "stop" || !stops.Stopped)
+        {
+            string rest = decoder.Flush();
+            var (fr, fc) = reasoning is null ? ("", rest) : reasoning.Push(rest);
+            var (fr2, fc2) = reasoning?.Flush() ?? ("", "");
+            var (tail, _) = stops.Push(fc + fc2);
+            tail += stops.Flush();
+            if (fr.Length + fr2.Length + tail.Length > 0) yield return new TokenEvent(-1, fr + fr2, tail);
+        }
+        yield return new TokenEvent(-1, "", "", finish);
+    }
+
+    private void Prefill(IReadOnlyList<int> prompt)
+    {
+        int common = 0;
+        while (common < _cached.Count && common < prompt.Count && _cached[common] == prompt[common]) common++;
+        if (common == prompt.Count) common--;    // at least one token must run to get logits
+        _cached.RemoveRange(common, _cached.Count - common);
+        _cache.Length = common;
+        var rest = new int[prompt.Count - common];
+        for (int i = 0; i < rest.Length; i++) rest[i] = prompt[common + i];
+        _model.Model.Forward(rest, _cache, _logits);
+        _cached.AddRange(rest);
+    }
+
+    private void Step(int id)
+    {
+        _model.Model.Forward([id], _cache, _logits);
+        _cached.Add(id);
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,30 @@
+namespace Whale.Kernels;
+
+/// <summary>RMSNorm as ggml computes it: sum of squares in double, y = x / sqrt(mean + eps) * w.</summary>
+public static class RmsNorm
+{
+    /// <summary>Normalizes one row; <paramref name="weight"/> may be empty (no scaling).</summary>
+    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> y)
+    {
+        if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++) sum += (double)x[i] * x[i];
+        float mean = (float)(sum / x.Length);
+        float scale = 1.0f / MathF.Sqrt(mean + eps);
+        if (weight.IsEmpty)
+        {
+            for (int i = 0; i < x.Length; i++) y[i] = x[i] * scale;
+        }
+        else
+        {
+            for (int i = 0; i < x.Length; i++) y[i] = x[i] * scale * weight[i];
+        }
+    }
+
+    /// <summary>Normalizes <paramref name="rows"/> consecutive rows of <paramref name="dim"/> values.</summary>
+    public static void ApplyRows(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> y, int rows, int dim)
+    {
+        for (int r = 0; r < rows; r++)
+            Apply(x.Slice(r * dim, dim), weight, eps, y.Slice(r * dim, dim));
+    }
+}

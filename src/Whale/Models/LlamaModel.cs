@@ -1,0 +1,275 @@
+using Whale.Gguf;
+using Whale.Kernels;
+
+namespace Whale.Models;
+
+/// <summary>
+/// The llama-family forward pass (architectures <c>llama</c> and <c>qwen2</c>): RMSNorm, GQA attention with RoPE
+/// (NORM pairing for llama, NEOX for qwen2; optional q/k/v biases; llama3 rope_freqs), SwiGLU FFN.
+/// Shapes: T tokens in a micro-batch, E embed, H heads, Hkv kv heads, D head dim, F ffn dim, V vocab.
+/// </summary>
+public sealed unsafe class LlamaModel : IModel
+{
+    private readonly WorkerPool _pool;
+    private readonly bool _ownsPool;
+    private readonly WeightMatrix _tokenEmbd, _output;
+    private readonly float[] _outputNorm;
+    private readonly LayerWeights[] _layers;
+    private readonly Rope _rope;
+    private readonly int _maxBatch;
+    private readonly object _gate = new();
+
+    // Workspace, sized for _maxBatch tokens (no allocation per forward).
+    private readonly float[] _x, _h, _q, _k, _v, _att, _ff1, _ff2, _cos, _sin, _last;
+    private readonly float[][] _scores;
+    private byte[] _qx;
+
+    // Parallel matmul job (fields + one cached delegate: no closure per call).
+    private WeightMatrix? _mmW;
+    private int _mmBatch;
+    private float* _mmY;
+    private readonly Action<int, int> _mmBody;
+    // Parallel attention job.
+    private int _atLayer, _atT, _atStart;
+    private KvCache? _atCache;
+    private readonly Action<int, int> _atBody;
+
+    /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
+    public LlamaModel(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
+    {
+        Config = ModelConfig.FromGguf(file);
+        var c = Config;
+        var w = new WeightLoader(file);
+        _pool = pool ?? new WorkerPool(Environment.ProcessorCount);
+        _ownsPool = pool is null;
+        _maxBatch = maxBatch;
+        int qDim = c.NumHeads * c.HeadDim, kvDim = c.KvDim;
+        _tokenEmbd = w.Matrix("token_embd.weight", c.EmbedDim, c.VocabSize);
+        _output = w.TryMatrix("output.weight", c.EmbedDim, c.VocabSize) ?? _tokenEmbd;
+        _outputNorm = w.Vector("output_norm.weight", c.EmbedDim);
+        var ropeFreqs = w.TryVector("rope_freqs.weight", c.RopeDim / 2);
+        _rope = new Rope(c.RopeDim, c.RopeMode, c.RopeBase, ropeFreqs, c.RopeFreqScale);
+        _layers = new LayerWeights[c.NumLayers];
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            string p = $"blk.{l}.";
+            _layers[l] = new LayerWeights
+            {
+                AttnNorm = w.Vector(p + "attn_norm.weight", c.EmbedDim),
+                Wq = w.Matrix(p + "attn_q.weight", c.EmbedDim, qDim),
+                Wk = w.Matrix(p + "attn_k.weight", c.EmbedDim, kvDim),
+                Wv = w.Matrix(p + "attn_v.weight", c.EmbedDim, kvDim),
+                Wo = w.Matrix(p + "attn_output.weight", qDim, c.EmbedDim),
+                Bq = w.TryVector(p + "attn_q.bias", qDim),
+                Bk = w.TryVector(p + "attn_k.bias", kvDim),
+                Bv = w.TryVector(p + "attn_v.bias", kvDim),
+                Bo = w.TryVector(p + "attn_output.bias", c.EmbedDim),
+                FfnNorm = w.Vector(p + "ffn_norm.weight", c.EmbedDim),
+                Gate = w.Matrix(p + "ffn_gate.weight", c.EmbedDim, c.FfnDim),
+                Up = w.Matrix(p + "ffn_up.weight", c.EmbedDim, c.FfnDim),
+                Down = w.Matrix(p + "ffn_down.weight", c.FfnDim, c.EmbedDim),
+            };
+        }
+        _x = new float[maxBatch * c.EmbedDim];
+        _h = new float[maxBatch * c.EmbedDim];
+        _q = new float[maxBatch * qDim];
+        _k = new float[maxBatch * kvDim];
+        _v = new float[maxBatch * kvDim];
+        _att = new float[maxBatch * qDim];
+        _ff1 = new float[maxBatch * c.FfnDim];
+        _ff2 = new float[maxBatch * c.FfnDim];
+        _cos = new float[maxBatch * c.RopeDim / 2];
+        _sin = new float[maxBatch * c.RopeDim / 2];
+        _last = new float[c.EmbedDim];
+        _scores = new float[_pool.Threads][];
+        _qx = [];
+        _mmBody = MatMulWorker;
+        _atBody = AttentionWorker;
+    }
+
+    public ModelConfig Config { get; }
+
+    public KvCache CreateCache(int contextSize) => new(Config.NumLayers, contextSize, Config.KvDim);
+
+    public void Forward(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits = false)
+    {
+        int n = tokens.Length, vocab = Config.VocabSize;
+        if (n == 0) throw new ArgumentException("no tokens to evaluate", nameof(tokens));
+        if (cache.Length + n > cache.ContextSize)
+            throw new InvalidOperationException($"context is full: {cache.Length} + {n} tokens exceed the context size {cache.ContextSize}");
+        if (logits.Length < (allLogits ? n * vocab : vocab)) throw new ArgumentException("logits buffer too small", nameof(logits));
+        foreach (var t in tokens)
+            if ((uint)t >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{vocab - 1})");
+        lock (_gate)
+        {
+            for (int start = 0; start < n; start += _maxBatch)
+            {
+                int count = Math.Min(_maxBatch, n - start);
+                bool lastChunk = start + count == n;
+                var outLogits = allLogits ? logits.Slice(start * vocab, count * vocab) : lastChunk ? logits[..vocab] : default;
+                ForwardBatch(tokens.Slice(start, count), cache, outLogits, allLogits, lastChunk || allLogits);
+            }
+        }
+    }
+
+    private void ForwardBatch(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits, bool wantLogits)
+    {
+        var c = Config;
+        int T = tokens.Length, E = c.EmbedDim, pos0 = cache.Length;
+        int qDim = c.NumHeads * c.HeadDim, kvDim = c.KvDim, half = c.RopeDim / 2;
+
+        // x: [T, E] embeddings
+        for (int t = 0; t < T; t++) _tokenEmbd.DequantizeRow(tokens[t], _x.AsSpan(t * E, E));
+        for (int t = 0; t < T; t++) _rope.Angles(pos0 + t, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
+
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            var L = _layers[l];
+            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
+            MatMul(L.Wq, _h, T, _q); AddBias(_q, L.Bq, T);   // q: [T, H*D]
+            MatMul(L.Wk, _h, T, _k); AddBias(_k, L.Bk, T);   // k: [T, Hkv*D]
+            MatMul(L.Wv, _h, T, _v); AddBias(_v, L.Bv, T);   // v: [T, Hkv*D]
+            for (int t = 0; t < T; t++)
+            {
+                var cos = _cos.AsSpan(t * half, half);
+                var sin = _sin.AsSpan(t * half, half);
+                _rope.Apply(_q.AsSpan(t * qDim, qDim), c.NumHeads, c.HeadDim, cos, sin);
+                _rope.Apply(_k.AsSpan(t * kvDim, kvDim), c.NumKvHeads, c.HeadDim, cos, sin);
+            }
+            // cache rows are F16, as llama.cpp's default cache type
+            ToHalf(_k.AsSpan(0, T * kvDim), cache.K(l, pos0, T));
+            ToHalf(_v.AsSpan(0, T * kvDim), cache.V(l, pos0, T));
+
+            _atLayer = l; _atT = T; _atStart = pos0; _atCache = cache;
+            _pool.Run(_atBody);                                  // att: [T, H*D]
+
+            MatMul(L.Wo, _att, T, _h); AddBias(_h, L.Bo, T);
+            Add(_x, _h, T * E);
+
+            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
+            MatMul(L.Gate, _h, T, _ff1);                         // [T, F]
+            MatMul(L.Up, _h, T, _ff2);
+            SwiGlu(_ff1.AsSpan(0, T * c.FfnDim), _ff2);
+            MatMul(L.Down, _ff1, T, _h);
+            Add(_x, _h, T * E);
+        }
+        cache.Length = pos0 + T;
+        if (!wantLogits) return;
+
+        if (allLogits)
+        {
+            RmsNorm.ApplyRows(_x, _outputNorm, c.RmsEps, _h, T, E);
+            fixed (float* y = logits) MatMul(_output, _h, T, y);
+        }
+        else
+        {
+            RmsNorm.Apply(_x.AsSpan((T - 1) * E, E), _outputNorm, c.RmsEps, _last);
+            fixed (float* y = logits) MatMul(_output, _last, 1, y);
+        }
+    }
+
+    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y)
+    {
+        fixed (float* py = y) MatMul(w, x, batch, py);
+    }
+
+    private void MatMul(WeightMatrix w, float[] x, int batch, float* y)
+    {
+        long need = w.ActivationRowBytes * batch;
+        if (_qx.Length < need) _qx = new byte[need];
+        w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
+        _mmW = w; _mmBatch = batch; _mmY = y;
+        _pool.Run(_mmBody);
+        _mmW = null;
+    }
+
+    private void MatMulWorker(int index, int count)
+    {
+        var w = _mmW!;
+        var (s, e) = WorkerPool.Split(w.Rows, index, count, 4);
+        if (s >= e) return;
+        w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
+    }
+
+    /// <summary>
+    /// Causal GQA attention over the F16 cache for (token, head) pairs split across workers. Like llama.cpp's
+    /// non-flash path with an F16 cache, q is rounded to F16 for K·q and the softmax weights to F16 for V·p.
+    /// </summary>
+    private void AttentionWorker(int index, int count)
+    {
+        var c = Config;
+        var cache = _atCache!;
+        int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, kvDim = c.KvDim, qDim = H * D;
+        int total = _atT * H;
+        var (s, e) = WorkerPool.Split(total, index, count);
+        if (s >= e) return;
+        var scores = _scores[index];
+        int ctx = cache.ContextSize;
+        if (scores is null || scores.Length < ctx) scores = _scores[index] = new float[ctx];
+        Span<float> qh = stackalloc float[D];
+        var kAll = cache.K(_atLayer, 0, _atStart + _atT);
+        var vAll = cache.V(_atLayer, 0, _atStart + _atT);
+        for (int job = s; job < e; job++)
+        {
+            int t = job / H, h = job % H, kvh = h / group;
+            int nKv = _atStart + t + 1;
+            var q = _q.AsSpan(t * qDim + h * D, D);
+            for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
+            float max = float.NegativeInfinity;
+            for (int j = 0; j < nKv; j++)
+            {
+                var kr = kAll.Slice(j * kvDim + kvh * D, D);
+                float dot = 0;
+                for (int d = 0; d < D; d++) dot += qh[d] * (float)kr[d];
+                float sc = dot * c.AttentionScale;
+                scores[j] = sc;
+                if (sc > max) max = sc;
+            }
+            double sum = 0;
+            for (int j = 0; j < nKv; j++) { float ex = MathF.Exp(scores[j] - max); scores[j] = ex; sum += ex; }
+            float inv = (float)(1.0 / sum);
+            var o = _att.AsSpan(t * qDim + h * D, D);
+            o.Clear();
+            for (int j = 0; j < nKv; j++)
+            {
+                float p = (float)(Half)(scores[j] * inv);
+                var vr = vAll.Slice(j * kvDim + kvh * D, D);
+                for (int d = 0; d < D; d++) o[d] += p * (float)vr[d];
+            }
+        }
+    }
+
+    private static void AddBias(float[] y, float[]? bias, int rows)
+    {
+        if (bias is null) return;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = y.AsSpan(r * bias.Length, bias.Length);
+            for (int i = 0; i < bias.Length; i++) row[i] += bias[i];
+        }
+    }
+
+    private static void Add(float[] x, float[] y, int n)
+    {
+        for (int i = 0; i < n; i++) x[i] += y[i];
+    }
+
+    private static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        for (int i = 0; i < gate.Length; i++)
+        {
+            float g = gate[i];
+            gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
+        }
+    }
+
+    private static void ToHalf(ReadOnlySpan<float> src, Span<Half> dst)
+    {
+        for (int i = 0; i < src.Length; i++) dst[i] = (Half)src[i];
+    }
+
+    public void Dispose()
+    {
+        if (_ownsPool) _pool.Dispose();
+    }
+}
