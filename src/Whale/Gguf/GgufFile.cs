@@ -191,6 +191,8 @@ public sealed unsafe partial class GgufFile : IDisposable
                 var s = GgufMappedShard.Open(p, i);
                 shards.Add(s);
                 var md = s.Header.Metadata;
+                if (count == 1 && !md.ContainsKey(SplitCountKey))
+                    return new GgufFile(path, [s], s.Header.Tensors); // a plain file named like a 1-shard split
                 long sc = RequireSplitInt(p, md, SplitCountKey);
                 if (sc != count)
                     throw new GgufException($"{p}: split.count is {sc} but the file name says {count} shards");

@@ -93,35 +93,42 @@ public sealed class GgufValue
     /// <summary>An array of any integer element type as int[] (range-checked; an Int32 array is returned as stored).</summary>
     public int[] AsInt32Array()
     {
-        switch (Value)
+        // Switch on the element type, not the CLR array type: the CLR lets a uint[] pass as an int[] (and
+        // sbyte[]/byte[], short[]/ushort[], long[]/ulong[] likewise), which would silently reinterpret values.
+        if (Type != GgufValueType.Array) throw Mismatch("an array of integers");
+        return ElementType switch
         {
-            case int[] a: return a;
-            case uint[] a: return Convert(a, x => x <= int.MaxValue ? (int)x : Overflow<int>(x));
-            case byte[] a: return Convert(a, x => (int)x);
-            case sbyte[] a: return Convert(a, x => (int)x);
-            case ushort[] a: return Convert(a, x => (int)x);
-            case short[] a: return Convert(a, x => (int)x);
-            case long[] a: return Convert(a, x => x is >= int.MinValue and <= int.MaxValue ? (int)x : Overflow<int>(x));
-            case ulong[] a: return Convert(a, x => x <= int.MaxValue ? (int)x : Overflow<int>(x));
-            default: throw Mismatch("an array of integers");
-        }
+            GgufValueType.Int32 => (int[])Value,
+            GgufValueType.UInt32 => Convert((uint[])Value, x => x <= int.MaxValue ? (int)x : Overflow<int>(x)),
+            GgufValueType.UInt8 => Convert((byte[])Value, x => (int)x),
+            GgufValueType.Int8 => Convert((sbyte[])Value, x => (int)x),
+            GgufValueType.UInt16 => Convert((ushort[])Value, x => (int)x),
+            GgufValueType.Int16 => Convert((short[])Value, x => (int)x),
+            GgufValueType.Int64 => Convert((long[])Value, x => x is >= int.MinValue and <= int.MaxValue ? (int)x : Overflow<int>(x)),
+            GgufValueType.UInt64 => Convert((ulong[])Value, x => x <= int.MaxValue ? (int)x : Overflow<int>(x)),
+            _ => throw Mismatch("an array of integers"),
+        };
     }
 
     /// <summary>An array of Float32 (returned as stored); Float64 and integer arrays are converted.</summary>
-    public float[] AsSingleArray() => Value switch
+    public float[] AsSingleArray()
     {
-        float[] a => a,
-        double[] a => Convert(a, x => (float)x),
-        int[] a => Convert(a, x => (float)x),
-        uint[] a => Convert(a, x => (float)x),
-        byte[] a => Convert(a, x => (float)x),
-        sbyte[] a => Convert(a, x => (float)x),
-        ushort[] a => Convert(a, x => (float)x),
-        short[] a => Convert(a, x => (float)x),
-        long[] a => Convert(a, x => (float)x),
-        ulong[] a => Convert(a, x => (float)x),
-        _ => throw Mismatch("an array of numbers"),
-    };
+        if (Type != GgufValueType.Array) throw Mismatch("an array of numbers");
+        return ElementType switch
+        {
+            GgufValueType.Float32 => (float[])Value,
+            GgufValueType.Float64 => Convert((double[])Value, x => (float)x),
+            GgufValueType.Int32 => Convert((int[])Value, x => (float)x),
+            GgufValueType.UInt32 => Convert((uint[])Value, x => (float)x),
+            GgufValueType.UInt8 => Convert((byte[])Value, x => (float)x),
+            GgufValueType.Int8 => Convert((sbyte[])Value, x => (float)x),
+            GgufValueType.UInt16 => Convert((ushort[])Value, x => (float)x),
+            GgufValueType.Int16 => Convert((short[])Value, x => (float)x),
+            GgufValueType.Int64 => Convert((long[])Value, x => (float)x),
+            GgufValueType.UInt64 => Convert((ulong[])Value, x => (float)x),
+            _ => throw Mismatch("an array of numbers"),
+        };
+    }
 
     /// <summary>Number of elements of an array value.</summary>
     public int ArrayLength => Value is Array a ? a.Length : throw Mismatch("an array");
