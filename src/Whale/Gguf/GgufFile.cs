@@ -84,6 +84,7 @@ public sealed unsafe partial class GgufFile : IDisposable
     /// <summary><c>general.architecture</c>, or null when absent.</summary>
     public string? Architecture => GetString("general.architecture");
 
+    /// <summary>Looks up a metadata value of the (first) file without throwing.</summary>
     public bool TryGetValue(string key, out GgufValue value)
     {
         if (Metadata.TryGetValue(key, out var v)) { value = v; return true; }
@@ -115,6 +116,7 @@ public sealed unsafe partial class GgufFile : IDisposable
     public bool GetBool(string key, bool fallback) =>
         Metadata.TryGetValue(key, out var v) ? Convert(key, v, x => x.AsBool()) : fallback;
 
+    /// <summary>Looks up a tensor (of any shard) by name without throwing.</summary>
     public bool TryGetTensor(string name, out GgufTensorInfo info)
     {
         if (_tensorsByName.TryGetValue(name, out var t)) { info = t; return true; }

@@ -142,21 +142,36 @@ public sealed class GgufValue
         _ => Value.ToString() ?? "",
     };
 
+    /// <summary>A String value.</summary>
     public static GgufValue FromString(string v) => new(GgufValueType.String, v);
+    /// <summary>A UInt32 scalar.</summary>
     public static GgufValue FromUInt32(uint v) => new(GgufValueType.UInt32, v);
+    /// <summary>An Int32 scalar.</summary>
     public static GgufValue FromInt32(int v) => new(GgufValueType.Int32, v);
+    /// <summary>A Float32 scalar.</summary>
     public static GgufValue FromFloat32(float v) => new(GgufValueType.Float32, v);
+    /// <summary>A Bool scalar.</summary>
     public static GgufValue FromBool(bool v) => new(GgufValueType.Bool, v);
+    /// <summary>An Array of String (not copied).</summary>
     public static GgufValue FromStringArray(string[] v) => new(GgufValueType.Array, v, GgufValueType.String);
+    /// <summary>An Array of Int32 (not copied).</summary>
     public static GgufValue FromInt32Array(int[] v) => new(GgufValueType.Array, v, GgufValueType.Int32);
+    /// <summary>An Array of Float32 (not copied).</summary>
     public static GgufValue FromFloat32Array(float[] v) => new(GgufValueType.Array, v, GgufValueType.Float32);
 
+    /// <summary>A UInt8 scalar.</summary>
     public static GgufValue FromUInt8(byte v) => new(GgufValueType.UInt8, v);
+    /// <summary>An Int8 scalar.</summary>
     public static GgufValue FromInt8(sbyte v) => new(GgufValueType.Int8, v);
+    /// <summary>A UInt16 scalar.</summary>
     public static GgufValue FromUInt16(ushort v) => new(GgufValueType.UInt16, v);
+    /// <summary>An Int16 scalar.</summary>
     public static GgufValue FromInt16(short v) => new(GgufValueType.Int16, v);
+    /// <summary>A UInt64 scalar.</summary>
     public static GgufValue FromUInt64(ulong v) => new(GgufValueType.UInt64, v);
+    /// <summary>An Int64 scalar.</summary>
     public static GgufValue FromInt64(long v) => new(GgufValueType.Int64, v);
+    /// <summary>A Float64 scalar.</summary>
     public static GgufValue FromFloat64(double v) => new(GgufValueType.Float64, v);
     /// <summary>An array of <paramref name="elementType"/>; <paramref name="values"/> is a CLR array of that type.</summary>
     public static GgufValue FromArray(GgufValueType elementType, Array values) => new(GgufValueType.Array, values, elementType);
