@@ -84,6 +84,7 @@ public sealed unsafe partial class GgufFile : IDisposable
     /// <summary><c>general.architecture</c>, or null when absent.</summary>
     public string? Architecture => GetString("general.architecture");
 
+    /// <summary>Looks up a metadata value of the (first) file without throwing.</summary>
     public bool TryGetValue(string key, out GgufValue value)
     {
         if (Metadata.TryGetValue(key, out var v)) { value = v; return true; }
@@ -115,6 +116,7 @@ public sealed unsafe partial class GgufFile : IDisposable
     public bool GetBool(string key, bool fallback) =>
         Metadata.TryGetValue(key, out var v) ? Convert(key, v, x => x.AsBool()) : fallback;
 
+    /// <summary>Looks up a tensor (of any shard) by name without throwing.</summary>
     public bool TryGetTensor(string name, out GgufTensorInfo info)
     {
         if (_tensorsByName.TryGetValue(name, out var t)) { info = t; return true; }
@@ -191,6 +193,8 @@ public sealed unsafe partial class GgufFile : IDisposable
                 var s = GgufMappedShard.Open(p, i);
                 shards.Add(s);
                 var md = s.Header.Metadata;
+                if (count == 1 && !md.ContainsKey(SplitCountKey))
+                    return new GgufFile(path, [s], s.Header.Tensors); // a plain file named like a 1-shard split
                 long sc = RequireSplitInt(p, md, SplitCountKey);
                 if (sc != count)
                     throw new GgufException($"{p}: split.count is {sc} but the file name says {count} shards");

@@ -93,35 +93,42 @@ public sealed class GgufValue
     /// <summary>An array of any integer element type as int[] (range-checked; an Int32 array is returned as stored).</summary>
     public int[] AsInt32Array()
     {
-        switch (Value)
+        // Switch on the element type, not the CLR array type: the CLR lets a uint[] pass as an int[] (and
+        // sbyte[]/byte[], short[]/ushort[], long[]/ulong[] likewise), which would silently reinterpret values.
+        if (Type != GgufValueType.Array) throw Mismatch("an array of integers");
+        return ElementType switch
         {
-            case int[] a: return a;
-            case uint[] a: return Convert(a, x => x <= int.MaxValue ? (int)x : Overflow<int>(x));
-            case byte[] a: return Convert(a, x => (int)x);
-            case sbyte[] a: return Convert(a, x => (int)x);
-            case ushort[] a: return Convert(a, x => (int)x);
-            case short[] a: return Convert(a, x => (int)x);
-            case long[] a: return Convert(a, x => x is >= int.MinValue and <= int.MaxValue ? (int)x : Overflow<int>(x));
-            case ulong[] a: return Convert(a, x => x <= int.MaxValue ? (int)x : Overflow<int>(x));
-            default: throw Mismatch("an array of integers");
-        }
+            GgufValueType.Int32 => (int[])Value,
+            GgufValueType.UInt32 => Convert((uint[])Value, x => x <= int.MaxValue ? (int)x : Overflow<int>(x)),
+            GgufValueType.UInt8 => Convert((byte[])Value, x => (int)x),
+            GgufValueType.Int8 => Convert((sbyte[])Value, x => (int)x),
+            GgufValueType.UInt16 => Convert((ushort[])Value, x => (int)x),
+            GgufValueType.Int16 => Convert((short[])Value, x => (int)x),
+            GgufValueType.Int64 => Convert((long[])Value, x => x is >= int.MinValue and <= int.MaxValue ? (int)x : Overflow<int>(x)),
+            GgufValueType.UInt64 => Convert((ulong[])Value, x => x <= int.MaxValue ? (int)x : Overflow<int>(x)),
+            _ => throw Mismatch("an array of integers"),
+        };
     }
 
     /// <summary>An array of Float32 (returned as stored); Float64 and integer arrays are converted.</summary>
-    public float[] AsSingleArray() => Value switch
+    public float[] AsSingleArray()
     {
-        float[] a => a,
-        double[] a => Convert(a, x => (float)x),
-        int[] a => Convert(a, x => (float)x),
-        uint[] a => Convert(a, x => (float)x),
-        byte[] a => Convert(a, x => (float)x),
-        sbyte[] a => Convert(a, x => (float)x),
-        ushort[] a => Convert(a, x => (float)x),
-        short[] a => Convert(a, x => (float)x),
-        long[] a => Convert(a, x => (float)x),
-        ulong[] a => Convert(a, x => (float)x),
-        _ => throw Mismatch("an array of numbers"),
-    };
+        if (Type != GgufValueType.Array) throw Mismatch("an array of numbers");
+        return ElementType switch
+        {
+            GgufValueType.Float32 => (float[])Value,
+            GgufValueType.Float64 => Convert((double[])Value, x => (float)x),
+            GgufValueType.Int32 => Convert((int[])Value, x => (float)x),
+            GgufValueType.UInt32 => Convert((uint[])Value, x => (float)x),
+            GgufValueType.UInt8 => Convert((byte[])Value, x => (float)x),
+            GgufValueType.Int8 => Convert((sbyte[])Value, x => (float)x),
+            GgufValueType.UInt16 => Convert((ushort[])Value, x => (float)x),
+            GgufValueType.Int16 => Convert((short[])Value, x => (float)x),
+            GgufValueType.Int64 => Convert((long[])Value, x => (float)x),
+            GgufValueType.UInt64 => Convert((ulong[])Value, x => (float)x),
+            _ => throw Mismatch("an array of numbers"),
+        };
+    }
 
     /// <summary>Number of elements of an array value.</summary>
     public int ArrayLength => Value is Array a ? a.Length : throw Mismatch("an array");
@@ -135,21 +142,36 @@ public sealed class GgufValue
         _ => Value.ToString() ?? "",
     };
 
+    /// <summary>A String value.</summary>
     public static GgufValue FromString(string v) => new(GgufValueType.String, v);
+    /// <summary>A UInt32 scalar.</summary>
     public static GgufValue FromUInt32(uint v) => new(GgufValueType.UInt32, v);
+    /// <summary>An Int32 scalar.</summary>
     public static GgufValue FromInt32(int v) => new(GgufValueType.Int32, v);
+    /// <summary>A Float32 scalar.</summary>
     public static GgufValue FromFloat32(float v) => new(GgufValueType.Float32, v);
+    /// <summary>A Bool scalar.</summary>
     public static GgufValue FromBool(bool v) => new(GgufValueType.Bool, v);
+    /// <summary>An Array of String (not copied).</summary>
     public static GgufValue FromStringArray(string[] v) => new(GgufValueType.Array, v, GgufValueType.String);
+    /// <summary>An Array of Int32 (not copied).</summary>
     public static GgufValue FromInt32Array(int[] v) => new(GgufValueType.Array, v, GgufValueType.Int32);
+    /// <summary>An Array of Float32 (not copied).</summary>
     public static GgufValue FromFloat32Array(float[] v) => new(GgufValueType.Array, v, GgufValueType.Float32);
 
+    /// <summary>A UInt8 scalar.</summary>
     public static GgufValue FromUInt8(byte v) => new(GgufValueType.UInt8, v);
+    /// <summary>An Int8 scalar.</summary>
     public static GgufValue FromInt8(sbyte v) => new(GgufValueType.Int8, v);
+    /// <summary>A UInt16 scalar.</summary>
     public static GgufValue FromUInt16(ushort v) => new(GgufValueType.UInt16, v);
+    /// <summary>An Int16 scalar.</summary>
     public static GgufValue FromInt16(short v) => new(GgufValueType.Int16, v);
+    /// <summary>A UInt64 scalar.</summary>
     public static GgufValue FromUInt64(ulong v) => new(GgufValueType.UInt64, v);
+    /// <summary>An Int64 scalar.</summary>
     public static GgufValue FromInt64(long v) => new(GgufValueType.Int64, v);
+    /// <summary>A Float64 scalar.</summary>
     public static GgufValue FromFloat64(double v) => new(GgufValueType.Float64, v);
     /// <summary>An array of <paramref name="elementType"/>; <paramref name="values"/> is a CLR array of that type.</summary>
     public static GgufValue FromArray(GgufValueType elementType, Array values) => new(GgufValueType.Array, values, elementType);

@@ -65,13 +65,21 @@ public sealed class GgufWriter
         }
     }
 
+    /// <summary>Adds or replaces a String value.</summary>
     public void SetString(string key, string value) => Set(key, GgufValue.FromString(value));
+    /// <summary>Adds or replaces a UInt32 value.</summary>
     public void SetUInt32(string key, uint value) => Set(key, GgufValue.FromUInt32(value));
+    /// <summary>Adds or replaces a Float32 value.</summary>
     public void SetFloat32(string key, float value) => Set(key, GgufValue.FromFloat32(value));
+    /// <summary>Adds or replaces a Bool value.</summary>
     public void SetBool(string key, bool value) => Set(key, GgufValue.FromBool(value));
+    /// <summary>Adds or replaces a Int32 value.</summary>
     public void SetInt32(string key, int value) => Set(key, GgufValue.FromInt32(value));
+    /// <summary>Adds or replaces a UInt64 value.</summary>
     public void SetUInt64(string key, ulong value) => Set(key, GgufValue.FromUInt64(value));
+    /// <summary>Adds or replaces a Int64 value.</summary>
     public void SetInt64(string key, long value) => Set(key, GgufValue.FromInt64(value));
+    /// <summary>Adds or replaces a Float64 value.</summary>
     public void SetFloat64(string key, double value) => Set(key, GgufValue.FromFloat64(value));
 
     /// <summary>Adds a tensor; shape is ne (innermost first); data must be exactly the tensor's byte size.</summary>
