@@ -1,4 +1,5 @@
 using Whale.Gguf;
+using Whale.Kernels.Quant;
 
 namespace Whale.Kernels;
 
@@ -7,31 +8,132 @@ namespace Whale.Kernels;
 /// activations are converted the way llama.cpp does (F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for
 /// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and multiplied with integer dot products.
 /// </summary>
-/// <remarks>STUB: signatures fixed, implementation owned by the kernels work.</remarks>
 public sealed unsafe class WeightMatrix
 {
+    /// <summary>Wraps <paramref name="rows"/> rows of <paramref name="cols"/> values of <paramref name="type"/> at <paramref name="data"/> (not copied; must outlive this object).</summary>
     public WeightMatrix(GgmlType type, byte* data, int cols, int rows)
     {
         Type = type; Data = data; Cols = cols; Rows = rows; RowBytes = GgmlTypeTraits.RowBytes(type, cols);
     }
 
+    /// <summary>Storage type of the weights.</summary>
     public GgmlType Type { get; }
+    /// <summary>First byte of row 0.</summary>
     public byte* Data { get; }
+    /// <summary>Values per row (the input dimension).</summary>
     public int Cols { get; }
+    /// <summary>Number of rows (the output dimension).</summary>
     public int Rows { get; }
+    /// <summary>Bytes of one weight row.</summary>
     public long RowBytes { get; }
 
     /// <summary>The type activations are converted to before the dot products.</summary>
-    public GgmlType ActivationType => throw new NotImplementedException();
+    public GgmlType ActivationType => ActivationQuantizer.VecDotType(Type);
     /// <summary>Bytes of one converted activation row (Cols values).</summary>
-    public long ActivationRowBytes => throw new NotImplementedException();
+    public long ActivationRowBytes => GgmlTypeTraits.RowBytes(ActivationType, Cols);
 
     /// <summary>Converts <paramref name="batch"/> rows of Cols floats into <paramref name="qx"/> (batch * ActivationRowBytes).</summary>
-    public void ConvertActivations(ReadOnlySpan<float> x, int batch, Span<byte> qx) => throw new NotImplementedException();
+    public void ConvertActivations(ReadOnlySpan<float> x, int batch, Span<byte> qx)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        long arb = ActivationRowBytes;
+        if (x.Length < (long)batch * Cols) throw new ArgumentException("x is shorter than batch * Cols", nameof(x));
+        if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
+        var type = ActivationType;
+        fixed (float* px = x)
+        fixed (byte* pq = qx)
+        {
+            for (int b = 0; b < batch; b++)
+                ActivationQuantizer.Convert(type, px + (long)b * Cols, pq + b * arb, Cols);
+        }
+    }
 
     /// <summary>y[b * Rows + r] = dot(W[r], x[b]) for r in [rowStart, rowEnd), b in [0, batch); qx from ConvertActivations.</summary>
-    public void MatMul(ReadOnlySpan<byte> qx, int batch, Span<float> y, int rowStart, int rowEnd) => throw new NotImplementedException();
+    public void MatMul(ReadOnlySpan<byte> qx, int batch, Span<float> y, int rowStart, int rowEnd)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (rowStart < 0 || rowEnd > Rows || rowStart > rowEnd)
+            throw new ArgumentOutOfRangeException(nameof(rowStart), $"rows [{rowStart}, {rowEnd}) outside [0, {Rows})");
+        if (batch == 0 || rowStart == rowEnd) return;
+        long arb = ActivationRowBytes;
+        if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
+        if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
+        var dot = DotFor(Type);
+        int n = Cols;
+        fixed (byte* pq = qx)
+        fixed (float* py = y)
+        {
+            byte* w = Data + rowStart * RowBytes;
+            for (int r = rowStart; r < rowEnd; r++, w += RowBytes)
+            {
+                byte* a = pq;
+                float* o = py + r;
+                for (int b = 0; b < batch; b++, a += arb, o += Rows)
+                    *o = dot(w, a, n);
+            }
+        }
+    }
+
+    /// <summary>
+    /// y = W·x for <paramref name="batch"/> rows of x, rows split across the pool's workers. <paramref name="scratch"/>
+    /// holds the converted activations (at least batch * ActivationRowBytes bytes).
+    /// </summary>
+    public void MatMul(WorkerPool pool, ReadOnlySpan<float> x, int batch, Span<float> y, Span<byte> scratch)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        if (y.Length < (long)batch * Rows) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
+        ConvertActivations(x, batch, scratch);
+        long qxLen = batch * ActivationRowBytes;
+        int yLen = batch * Rows;
+        const int align = 4;
+        fixed (byte* pq = scratch)
+        fixed (float* py = y)
+        {
+            byte* q = pq;
+            float* o = py;
+            pool.Run((w, count) =>
+            {
+                var (start, end) = WorkerPool.Split(Rows, w, count, align);
+                if (start < end)
+                    MatMul(new ReadOnlySpan<byte>(q, (int)qxLen), batch, new Span<float>(o, yLen), start, end);
+            });
+        }
+    }
 
     /// <summary>Dequantizes one row to F32 (embedding lookup).</summary>
-    public void DequantizeRow(int row, Span<float> dst) => throw new NotImplementedException();
+    public void DequantizeRow(int row, Span<float> dst)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
+        if (dst.Length < Cols) throw new ArgumentException("dst is shorter than Cols", nameof(dst));
+        fixed (float* d = dst)
+            Quantizer.DequantizeRow(Type, Data + row * RowBytes, d, Cols);
+    }
+
+    private static delegate*<byte*, byte*, int, float> DotFor(GgmlType type) => type switch
+    {
+        GgmlType.F32 => &DotF32,
+        GgmlType.F16 => &DotF16,
+        GgmlType.BF16 => &DotBF16,
+        GgmlType.Q4_0 => &DotQ4_0,
+        GgmlType.Q5_0 => &DotQ5_0,
+        GgmlType.Q8_0 => &DotQ8_0,
+        GgmlType.Q4_1 => &DotQ4_1,
+        GgmlType.Q5_1 => &DotQ5_1,
+        GgmlType.Q4_K => &DotQ4_K,
+        GgmlType.Q5_K => &DotQ5_K,
+        GgmlType.Q6_K => &DotQ6_K,
+        _ => throw new NotSupportedException($"no matrix product for weight type {type}"),
+    };
+
+    private static float DotF32(byte* w, byte* a, int n) => VecDot.F32((float*)w, (float*)a, n);
+    private static float DotF16(byte* w, byte* a, int n) => VecDot.F16((ushort*)w, (ushort*)a, n);
+    private static float DotBF16(byte* w, byte* a, int n) => VecDot.BF16((ushort*)w, (ushort*)a, n);
+    private static float DotQ4_0(byte* w, byte* a, int n) => VecDot.Q4_0Q8_0((BlockQ4_0*)w, (BlockQ8_0*)a, n);
+    private static float DotQ5_0(byte* w, byte* a, int n) => VecDot.Q5_0Q8_0((BlockQ5_0*)w, (BlockQ8_0*)a, n);
+    private static float DotQ8_0(byte* w, byte* a, int n) => VecDot.Q8_0Q8_0((BlockQ8_0*)w, (BlockQ8_0*)a, n);
+    private static float DotQ4_1(byte* w, byte* a, int n) => VecDot.Q4_1Q8_1((BlockQ4_1*)w, (BlockQ8_1*)a, n);
+    private static float DotQ5_1(byte* w, byte* a, int n) => VecDot.Q5_1Q8_1((BlockQ5_1*)w, (BlockQ8_1*)a, n);
+    private static float DotQ4_K(byte* w, byte* a, int n) => VecDot.Q4_KQ8_K((BlockQ4_K*)w, (BlockQ8_K*)a, n);
+    private static float DotQ5_K(byte* w, byte* a, int n) => VecDot.Q5_KQ8_K((BlockQ5_K*)w, (BlockQ8_K*)a, n);
+    private static float DotQ6_K(byte* w, byte* a, int n) => VecDot.Q6_KQ8_K((BlockQ6_K*)w, (BlockQ8_K*)a, n);
 }

@@ -1,17 +1,163 @@
+using System.Runtime.ExceptionServices;
+
 namespace Whale.Kernels;
 
-/// <summary>STUB (sequential) until the kernels work lands: runs every worker index on the caller.</summary>
+/// <summary>
+/// A fixed set of persistent worker threads for data-parallel kernels. <see cref="Run"/> calls the body once on
+/// every worker (the calling thread is worker 0) and returns when all have finished. Idle workers spin briefly
+/// for the next job, then block, so an idle pool uses no CPU.
+/// </summary>
 public sealed class WorkerPool : IDisposable
 {
-    public WorkerPool(int threads) { Threads = Math.Max(1, threads); }
-    public int Threads { get; }
-    public void Run(Action<int, int> body) { for (int i = 0; i < Threads; i++) body(i, Threads); }
+    private const int SpinIterations = 200;
+
+    private readonly Thread[] _threads;
+    private readonly object _gate = new();
+    private readonly ManualResetEventSlim _done = new(false, 100);
+    private Action<int, int>? _body;
+    private long _generation;
+    private int _sleepers;
+    private int _pending;
+    private int _running;
+    private Exception? _error;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a pool of <paramref name="workerCount"/> workers (the caller of Run plus workerCount − 1 threads).</summary>
+    public WorkerPool(int workerCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
+        WorkerCount = workerCount;
+        _threads = new Thread[workerCount - 1];
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            int index = i + 1;
+            _threads[i] = new Thread(() => WorkerLoop(index))
+            {
+                IsBackground = true,
+                Name = $"Whale worker {index}",
+            };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Number of workers, the calling thread included.</summary>
+    public int WorkerCount { get; }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(workerIndex, workerCount) on every worker and waits for all of them. The first
+    /// exception thrown by any worker is rethrown here after all have finished. Not reentrant.
+    /// </summary>
+    public void Run(Action<int, int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException("WorkerPool.Run is not reentrant");
+        try
+        {
+            if (WorkerCount == 1)
+            {
+                body(0, 1);
+                return;
+            }
+            _error = null;
+            _body = body;
+            _done.Reset();
+            Volatile.Write(ref _pending, WorkerCount - 1);
+            Interlocked.Increment(ref _generation);
+            if (Volatile.Read(ref _sleepers) > 0)
+            {
+                lock (_gate) Monitor.PulseAll(_gate);
+            }
+            try
+            {
+                body(0, WorkerCount);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            if (Volatile.Read(ref _pending) != 0)
+                _done.Wait();
+            _body = null;
+            if (_error is { } error)
+                ExceptionDispatchInfo.Capture(error).Throw();
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>Rows [start, end) of worker <paramref name="index"/> of <paramref name="count"/>, boundaries multiples of <paramref name="align"/>.</summary>
     public static (int start, int end) Split(int total, int index, int count, int align = 1)
     {
-        int chunks = (total + align - 1) / align;
-        int per = (chunks + count - 1) / count;
-        int s = Math.Min(total, index * per * align), e = Math.Min(total, (index + 1) * per * align);
-        return (s, e);
+        ArgumentOutOfRangeException.ThrowIfNegative(total);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(align, 1);
+        if ((uint)index >= (uint)count) throw new ArgumentOutOfRangeException(nameof(index));
+        long units = (total + (long)align - 1) / align;
+        long start = units * index / count * align;
+        long end = units * (index + 1) / count * align;
+        return ((int)Math.Min(start, total), (int)Math.Min(end, total));
     }
-    public void Dispose() { }
+
+    private void WorkerLoop(int index)
+    {
+        long seen = 0;
+        while (true)
+        {
+            long gen = WaitForWork(seen);
+            if (_disposed) return;
+            seen = gen;
+            try
+            {
+                _body!(index, WorkerCount);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            if (Interlocked.Decrement(ref _pending) == 0)
+                _done.Set();
+        }
+    }
+
+    private long WaitForWork(long seen)
+    {
+        var spin = new SpinWait();
+        for (int i = 0; i < SpinIterations; i++)
+        {
+            long g = Volatile.Read(ref _generation);
+            if (g != seen || _disposed) return g;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        lock (_gate)
+        {
+            Interlocked.Increment(ref _sleepers);
+            try
+            {
+                while (true)
+                {
+                    long g = Interlocked.Read(ref _generation);
+                    if (g != seen || _disposed) return g;
+                    Monitor.Wait(_gate);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _sleepers);
+            }
+        }
+    }
+
+    /// <summary>Stops and joins the worker threads.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        lock (_gate) Monitor.PulseAll(_gate);
+        foreach (var t in _threads) t.Join();
+        _done.Dispose();
+    }
 }

@@ -1,0 +1,41 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>IEEE fp16 and bf16 bit conversions with ggml semantics.</summary>
+internal static class Fp16
+{
+    // fp16 -> f32 through a 64K table, as ggml-cpu does (GGML_CPU_FP16_TO_FP32); exact either way.
+    private static readonly float[] Table = BuildTable();
+
+    private static float[] BuildTable()
+    {
+        var t = new float[65536];
+        for (int i = 0; i < t.Length; i++)
+            t[i] = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+        return t;
+    }
+
+    /// <summary>fp16 bits to f32 (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToFloat(ushort h) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Table), h);
+
+    /// <summary>f32 to fp16 bits, round to nearest even (as F16C _cvtss_sh / System.Half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort FromFloat(float f) => BitConverter.HalfToUInt16Bits((Half)f);
+
+    /// <summary>bf16 bits to f32: bits &lt;&lt; 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float BF16ToFloat(ushort b) => BitConverter.UInt32BitsToSingle((uint)b << 16);
+
+    /// <summary>f32 to bf16 bits with ggml's rounding (ggml-impl.h): NaN made quiet, else round to nearest even.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort FloatToBF16(float f)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000)
+            return (ushort)((bits >> 16) | 64);
+        return (ushort)((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+    }
+}

@@ -1,0 +1,87 @@
+using Whale.Kernels;
+
+namespace Whale.Tests.Kernels;
+
+public class WorkerPoolTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void RunsEveryIndexOnceAndIsReusable(int workers)
+    {
+        using var pool = new WorkerPool(workers);
+        Assert.Equal(workers, pool.WorkerCount);
+        for (int iter = 0; iter < 500; iter++)
+        {
+            var hits = new int[workers];
+            pool.Run((i, n) =>
+            {
+                Assert.Equal(workers, n);
+                Interlocked.Increment(ref hits[i]);
+            });
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void WakesUpAfterIdling()
+    {
+        using var pool = new WorkerPool(3);
+        for (int iter = 0; iter < 3; iter++)
+        {
+            Thread.Sleep(50);
+            int count = 0;
+            pool.Run((_, _) => Interlocked.Increment(ref count));
+            Assert.Equal(3, count);
+        }
+    }
+
+    [Fact]
+    public void PropagatesWorkerExceptionsAndStaysUsable()
+    {
+        using var pool = new WorkerPool(3);
+        var ex = Assert.Throws<InvalidOperationException>(() => pool.Run((i, _) =>
+        {
+            if (i == 2) throw new InvalidOperationException("boom");
+        }));
+        Assert.Equal("boom", ex.Message);
+        Assert.Throws<ArgumentException>(() => pool.Run((i, _) =>
+        {
+            if (i == 0) throw new ArgumentException("caller");
+        }));
+        int count = 0;
+        pool.Run((_, _) => Interlocked.Increment(ref count));
+        Assert.Equal(3, count);
+    }
+
+    [Fact]
+    public void SplitCoversRangeWithAlignment()
+    {
+        foreach (int total in new[] { 0, 1, 7, 64, 100, 4099 })
+            foreach (int count in new[] { 1, 2, 3, 8 })
+                foreach (int align in new[] { 1, 4, 16 })
+                {
+                    int next = 0;
+                    for (int i = 0; i < count; i++)
+                    {
+                        var (s, e) = WorkerPool.Split(total, i, count, align);
+                        Assert.Equal(next, s);
+                        Assert.True(e >= s);
+                        if (e < total) Assert.Equal(0, e % align);
+                        next = e;
+                    }
+                    Assert.Equal(total, next);
+                }
+    }
+
+    [Fact]
+    public void DisposeJoinsThreads()
+    {
+        var pool = new WorkerPool(4);
+        pool.Run((_, _) => { });
+        pool.Dispose();
+        pool.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => pool.Run((_, _) => { }));
+    }
+}
