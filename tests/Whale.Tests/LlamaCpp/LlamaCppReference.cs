@@ -83,6 +83,9 @@ internal sealed class LlamaCppReference : IDisposable
         return last!;
     }
 
+    /// <summary>llama.cpp's tokenization (add_special, parse_special).</summary>
+    public int[] Tokenize(string text) => _ctx.Tokenize(text, true, true, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
     public static int ArgMax(ReadOnlySpan<float> v)
     {
         int best = 0;
