@@ -24,6 +24,7 @@ public sealed unsafe class DeepSeek2Model : IModel
     private readonly int _maxBatch;
     private readonly float _kqScale;
     private readonly object _gate = new();
+    private const long InlineWork = 1 << 16;     // multiply-adds below which a product is not split across workers
 
     // Workspace for _maxBatch tokens (no allocation per forward once warm).
     private readonly float[] _x, _h, _qa, _q, _kv, _qcat, _lat, _att, _ff1, _ff2, _moe, _slot, _eIn, _eOut;
@@ -45,7 +46,7 @@ public sealed unsafe class DeepSeek2Model : IModel
     private int _hmT, _hmSrcStride, _hmSrcHead, _hmDstStride, _hmDstHead;
     private readonly Action<int, int> _hmBody;
     // Parallel attention job.
-    private int _atT, _atStart;
+    private int _atT, _atStart, _atContext;
     private readonly Action<int, int> _atBody;
 
     /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
@@ -193,8 +194,9 @@ public sealed unsafe class DeepSeek2Model : IModel
                 for (int h = 0; h < H; h++)
                     _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
 
-            _atT = T; _atStart = pos0;
-            _pool.Run(_atBody);                                       // lat: [T, H, C]
+            _atT = T; _atStart = pos0; _atContext = cache.ContextSize;
+            if ((long)T * H * nKv * R < InlineWork) AttentionWorker(0, 1);   // lat: [T, H, C]
+            else _pool.Run(_atBody);
 
             // per head value: att[t, h] = v_b[h] · lat[t, h] (Dv)
             HeadMatMul(L.Vb, _lat, H * C, C, _att, H * c.VHeadDim, c.VHeadDim, T);
@@ -298,7 +300,9 @@ public sealed unsafe class DeepSeek2Model : IModel
         if (_qx.Length < need) _qx = new byte[need];
         w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
         _mmW = w; _mmBatch = batch; _mmY = y;
-        _pool.Run(_mmBody);
+        // small products (tiny models, single-token decode of small experts) run inline: a pool barrier costs more
+        if ((long)w.Rows * w.Cols * batch < InlineWork) MatMulWorker(0, 1);
+        else _pool.Run(_mmBody);
         _mmW = null;
     }
 
@@ -318,7 +322,8 @@ public sealed unsafe class DeepSeek2Model : IModel
     {
         _hmW = w; _hmSrc = src; _hmDst = dst; _hmT = T;
         _hmSrcStride = srcStride; _hmSrcHead = srcHead; _hmDstStride = dstStride; _hmDstHead = dstHead;
-        _pool.Run(_hmBody);
+        if ((long)w.Length * w[0].Rows * w[0].Cols * T < InlineWork) HeadMatMulWorker(0, 1);
+        else _pool.Run(_hmBody);
         _hmW = null; _hmSrc = _hmDst = null;
     }
 
@@ -356,7 +361,7 @@ public sealed unsafe class DeepSeek2Model : IModel
         var (s, e) = WorkerPool.Split(_atT * H, index, count);
         if (s >= e) return;
         int maxKv = _atStart + _atT;
-        var scores = _scores[index] is { } sc && sc.Length >= maxKv ? sc : _scores[index] = new float[Math.Max(maxKv, 256)];
+        var scores = _scores[index] is { } sc && sc.Length >= maxKv ? sc : _scores[index] = new float[Math.Max(maxKv, _atContext)];
         Span<float> qh = R <= 2048 ? stackalloc float[R] : new float[R];
         var kvf = _kvf;
         for (int job = s; job < e; job++)

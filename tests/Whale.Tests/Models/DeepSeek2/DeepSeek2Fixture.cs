@@ -48,10 +48,3 @@ public sealed class DeepSeek2Fixture : IDisposable
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
-
-/// <summary>Tests sharing the synthetic deepseek2 files (run one after another).</summary>
-[CollectionDefinition(Name)]
-public sealed class DeepSeek2Collection : ICollectionFixture<DeepSeek2Fixture>
-{
-    public const string Name = "DeepSeek2 models";
-}
