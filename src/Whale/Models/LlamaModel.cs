@@ -81,7 +81,7 @@ public sealed unsafe class LlamaModel : IModel
         _cos = new float[maxBatch * c.RopeDim / 2];
         _sin = new float[maxBatch * c.RopeDim / 2];
         _last = new float[c.EmbedDim];
-        _scores = new float[_pool.Threads][];
+        _scores = new float[_pool.WorkerCount][];
         _qx = [];
         _mmBody = MatMulWorker;
         _atBody = AttentionWorker;

@@ -53,7 +53,7 @@ public class LlamaParityTests
         using var cpp = new LlamaCppReference(path, contextSize: 512, batchSize: 64);
         var theirs = cpp.Evaluate(tokens);
         double rel = Parity.MaxRelativeDiff(ours, theirs);
-        Assert.True(rel <= tolerance, $"{arch} {type}: max|diff|/max|logit| = {rel:E2} > {tolerance:E0}");
+        Assert.True(rel <= tolerance * (Environment.GetEnvironmentVariable("WHALE_PARITY_PRINT") is null ? 1 : 1e-9), $"{arch} {type}: max|diff|/max|logit| = {rel:E2} > {tolerance:E0}");
     }
 
     [Theory]
