@@ -1,6 +1,6 @@
 namespace Whale.Kernels;
 
-/// <summary>RMSNorm as ggml computes it: sum of squares in double, y = x / sqrt(mean + eps) * w.</summary>
+/// <summary>RMSNorm as ggml computes it: float squares summed in double, y = x / sqrt(mean + eps) * w.</summary>
 public static class RmsNorm
 {
     /// <summary>Normalizes one row; <paramref name="weight"/> may be empty (no scaling).</summary>
@@ -8,7 +8,7 @@ public static class RmsNorm
     {
         if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
         double sum = 0;
-        for (int i = 0; i < x.Length; i++) sum += (double)x[i] * x[i];
+        for (int i = 0; i < x.Length; i++) sum += x[i] * x[i];   // float product, double sum (as ggml)
         float mean = (float)(sum / x.Length);
         float scale = 1.0f / MathF.Sqrt(mean + eps);
         if (weight.IsEmpty)

@@ -67,7 +67,11 @@ public sealed class Rope
         }
     }
 
-    /// <summary>Rotates <paramref name="heads"/> heads of <paramref name="headDim"/> values in place, given the position's angles.</summary>
+    /// <summary>
+    /// Rotates <paramref name="heads"/> heads in place. The products are fused the way GCC compiles ggml's
+    /// <c>x0*cos - x1*sin</c> / <c>x0*sin + x1*cos</c> (first product fused into the add), for bit-exact parity.
+    /// </summary>
+    /// <remarks>Rotates <paramref name="heads"/> heads of <paramref name="headDim"/> values in place, given the position's angles.</remarks>
     public void Apply(Span<float> x, int heads, int headDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         int half = _dims / 2;
@@ -79,8 +83,8 @@ public sealed class Rope
                 for (int k = 0; k < half; k++)
                 {
                     float x0 = v[2 * k], x1 = v[2 * k + 1];
-                    v[2 * k] = x0 * cos[k] - x1 * sin[k];
-                    v[2 * k + 1] = x0 * sin[k] + x1 * cos[k];
+                    v[2 * k] = MathF.FusedMultiplyAdd(x0, cos[k], -(x1 * sin[k]));
+                    v[2 * k + 1] = MathF.FusedMultiplyAdd(x0, sin[k], x1 * cos[k]);
                 }
             }
             else
@@ -88,8 +92,8 @@ public sealed class Rope
                 for (int k = 0; k < half; k++)
                 {
                     float x0 = v[k], x1 = v[k + half];
-                    v[k] = x0 * cos[k] - x1 * sin[k];
-                    v[k + half] = x0 * sin[k] + x1 * cos[k];
+                    v[k] = MathF.FusedMultiplyAdd(x0, cos[k], -(x1 * sin[k]));
+                    v[k + half] = MathF.FusedMultiplyAdd(x0, sin[k], x1 * cos[k]);
                 }
             }
         }

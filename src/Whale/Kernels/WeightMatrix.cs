@@ -58,8 +58,9 @@ public sealed unsafe class WeightMatrix
         long arb = ActivationRowBytes;
         if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
         if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
-        var dot = DotFor(Type);
         int n = Cols;
+        // llama.cpp hands float-type matmuls with two or more activation rows to tinyBLAS (other summation order).
+        var dot = batch >= 2 && n % 16 == 0 && Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? ChainDotFor(Type) : DotFor(Type);
         fixed (byte* pq = qx)
         fixed (float* py = y)
         {
@@ -125,6 +126,17 @@ public sealed unsafe class WeightMatrix
         _ => throw new NotSupportedException($"no matrix product for weight type {type}"),
     };
 
+    private static delegate*<byte*, byte*, int, float> ChainDotFor(GgmlType type) => type switch
+    {
+        GgmlType.F32 => &ChainF32,
+        GgmlType.F16 => &ChainF16,
+        GgmlType.BF16 => &ChainBF16,
+        _ => throw new NotSupportedException($"no tinyBLAS-order product for {type}"),
+    };
+
+    private static float ChainF32(byte* w, byte* a, int n) => VecDot.ChainF32((float*)w, (float*)a, n);
+    private static float ChainF16(byte* w, byte* a, int n) => VecDot.ChainF16((ushort*)w, (ushort*)a, n);
+    private static float ChainBF16(byte* w, byte* a, int n) => VecDot.ChainBF16((ushort*)w, (ushort*)a, n);
     private static float DotF32(byte* w, byte* a, int n) => VecDot.F32((float*)w, (float*)a, n);
     private static float DotF16(byte* w, byte* a, int n) => VecDot.F16((ushort*)w, (ushort*)a, n);
     private static float DotBF16(byte* w, byte* a, int n) => VecDot.BF16((ushort*)w, (ushort*)a, n);

@@ -192,49 +192,70 @@ public sealed unsafe class LlamaModel : IModel
     }
 
     /// <summary>
-    /// Causal GQA attention over the F16 cache for (token, head) pairs split across workers. Like llama.cpp's
-    /// non-flash path with an F16 cache, q is rounded to F16 for K·q and the softmax weights to F16 for V·p.
+    /// Causal GQA attention over the F16 cache for (token, head) pairs split across workers, computed the way
+    /// llama.cpp's non-flash CPU path does, for bit-level parity: q rounded to F16; K·q and V·p as tinyBLAS
+    /// 16-lane FMA chains for a batch (n &gt;= 2 queries) or as ggml_vec_dot_f16 (4 x 16 lanes) for one token;
+    /// softmax with ggml's vector expf summed per 16 lanes in double; weights rounded to F16.
     /// </summary>
     private void AttentionWorker(int index, int count)
     {
+        const int L = GgmlMath.Lanes;
         var c = Config;
         var cache = _atCache!;
         int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, kvDim = c.KvDim, qDim = H * D;
         int total = _atT * H;
         var (s, e) = WorkerPool.Split(total, index, count);
         if (s >= e) return;
-        var scores = _scores[index];
+        bool batched = _atT >= 2;
+        bool chainKq = batched && D % L == 0;
         int ctx = cache.ContextSize;
-        if (scores is null || scores.Length < ctx) scores = _scores[index] = new float[ctx];
-        Span<float> qh = stackalloc float[D];
+        int padded = (ctx + 63) / 64 * 64;
+        var ws = _scores[index];
+        if (ws is null || ws.Length < 2 * padded + D) ws = _scores[index] = new float[2 * padded + D];
+        var scores = ws.AsSpan(0, padded);
+        var column = ws.AsSpan(padded, padded);
+        var qh = ws.AsSpan(2 * padded, D);
+        Span<float> kr = stackalloc float[D];
+        Span<float> acc = stackalloc float[L];
         var kAll = cache.K(_atLayer, 0, _atStart + _atT);
         var vAll = cache.V(_atLayer, 0, _atStart + _atT);
         for (int job = s; job < e; job++)
         {
             int t = job / H, h = job % H, kvh = h / group;
             int nKv = _atStart + t + 1;
+            int nPad = (nKv + 63) / 64 * 64;
             var q = _q.AsSpan(t * qDim + h * D, D);
             for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
             float max = float.NegativeInfinity;
             for (int j = 0; j < nKv; j++)
             {
-                var kr = kAll.Slice(j * kvDim + kvh * D, D);
-                float dot = 0;
-                for (int d = 0; d < D; d++) dot += qh[d] * (float)kr[d];
+                var kh = kAll.Slice(j * kvDim + kvh * D, D);
+                for (int d = 0; d < D; d++) kr[d] = (float)kh[d];
+                float dot = chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh);
                 float sc = dot * c.AttentionScale;
                 scores[j] = sc;
                 if (sc > max) max = sc;
             }
             double sum = 0;
-            for (int j = 0; j < nKv; j++) { float ex = MathF.Exp(scores[j] - max); scores[j] = ex; sum += ex; }
-            float inv = (float)(1.0 / sum);
-            var o = _att.AsSpan(t * qDim + h * D, D);
-            o.Clear();
-            for (int j = 0; j < nKv; j++)
+            for (int j0 = 0; j0 < nPad; j0 += L)
             {
-                float p = (float)(Half)(scores[j] * inv);
-                var vr = vAll.Slice(j * kvDim + kvh * D, D);
-                for (int d = 0; d < D; d++) o[d] += p * (float)vr[d];
+                for (int l = 0; l < L; l++)
+                {
+                    int j = j0 + l;
+                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
+                    scores[j] = ex;
+                    acc[l] = ex;
+                }
+                sum += GgmlMath.Reduce16(acc);
+            }
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+            var o = _att.AsSpan(t * qDim + h * D, D);
+            for (int d = 0; d < D; d++)
+            {
+                for (int j = 0; j < nKv; j++) column[j] = (float)vAll[j * kvDim + kvh * D + d];
+                column[nKv..nPad].Clear();
+                o[d] = batched ? GgmlMath.ChainDot16(column[..nPad], scores[..nPad]) : GgmlMath.VecDot64(column[..nPad], scores[..nPad]);
             }
         }
     }
@@ -258,8 +279,7 @@ public sealed unsafe class LlamaModel : IModel
     {
         for (int i = 0; i < gate.Length; i++)
         {
-            float g = gate[i];
-            gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
+            gate[i] = GgmlMath.Silu(gate[i]) * up[i];
         }
     }
 

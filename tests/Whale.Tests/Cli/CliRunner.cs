@@ -5,7 +5,7 @@ namespace Whale.Tests.Cli;
 /// <summary>Runs the whale CLI in-process with captured streams.</summary>
 internal static class CliRunner
 {
-    public static (int Code, string Out, string Err) Run(string stdin, params string[] args)
+    public static (int Code, string Out, string Err) RunWithInput(string stdin, params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
@@ -13,5 +13,5 @@ internal static class CliRunner
         return (code, o.ToString(), e.ToString());
     }
 
-    public static (int Code, string Out, string Err) Run(params string[] args) => Run("", args);
+    public static (int Code, string Out, string Err) Run(params string[] args) => RunWithInput("", args);
 }
