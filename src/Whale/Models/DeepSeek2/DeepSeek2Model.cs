@@ -31,6 +31,7 @@ public sealed unsafe class DeepSeek2Model : IModel
     private readonly float[] _routerLogits, _routeW, _probs, _selScratch, _cos, _sin, _last;
     private readonly int[] _routeSel, _expCount, _expStart, _expTok;
     private float[] _kvf = [];                       // F32 copy of the layer's cache rows [n_kv, R]
+    private float[] _kvfT = [];                      // their latent part transposed [C, kvPad], zero past n_kv
     private readonly float[][] _scores, _hmIn, _hmOut;
     private readonly byte[][] _hmQx;
     private byte[] _qx = [];
@@ -38,15 +39,17 @@ public sealed unsafe class DeepSeek2Model : IModel
     // Parallel matmul job.
     private WeightMatrix? _mmW;
     private int _mmBatch;
+    private bool _mmPerRow;
     private float* _mmY;
     private readonly Action<int, int> _mmBody;
     // Parallel per-head matmul job: dst[t, h] = W[h] · src[t, h].
     private WeightMatrix[]? _hmW;
     private float[]? _hmSrc, _hmDst;
     private int _hmT, _hmSrcStride, _hmSrcHead, _hmDstStride, _hmDstHead;
+    private bool _hmPerRow;
     private readonly Action<int, int> _hmBody;
     // Parallel attention job.
-    private int _atT, _atStart, _atContext;
+    private int _atT, _atStart, _atContext, _atPad;
     private readonly Action<int, int> _atBody;
 
     /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
@@ -155,6 +158,8 @@ public sealed unsafe class DeepSeek2Model : IModel
         for (int t = 0; t < T; t++) _rope.Angles(pos0 + t, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
         int nKv = pos0 + T;
         if (_kvf.Length < nKv * R) _kvf = new float[Math.Max(nKv, Math.Min(cache.ContextSize, 2 * nKv)) * R];
+        int kvPad = Pad64(nKv);
+        if (_kvfT.Length < C * kvPad) _kvfT = new float[C * Math.Max(kvPad, Pad64(Math.Min(cache.ContextSize, 2 * nKv)))];
 
         for (int l = 0; l < c.NumLayers; l++)
         {
@@ -187,14 +192,21 @@ public sealed unsafe class DeepSeek2Model : IModel
             // the cache row is F16, as llama.cpp's default K cache type
             TensorPrimitives.ConvertToHalf(_kv.AsSpan(0, T * R), cache.K(l, pos0, T));
             TensorPrimitives.ConvertToSingle(cache.K(l, 0, nKv), _kvf.AsSpan(0, nKv * R));
+            for (int d = 0; d < C; d++)
+            {
+                var col = _kvfT.AsSpan(d * kvPad, kvPad);
+                for (int j = 0; j < nKv; j++) col[j] = _kvf[j * R + d];
+                col[nKv..].Clear();
+            }
 
             // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
-            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T);
+            // q_nope is a permuted (non-contiguous) view in llama.cpp: F32 k_b then runs in vec_dot order
+            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T, perRow: L.Kb[0].Type == GgmlType.F32);
             for (int t = 0; t < T; t++)
                 for (int h = 0; h < H; h++)
                     _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
 
-            _atT = T; _atStart = pos0; _atContext = cache.ContextSize;
+            _atT = T; _atStart = pos0; _atContext = cache.ContextSize; _atPad = kvPad;
             if ((long)T * H * nKv * R < InlineWork) AttentionWorker(0, 1);   // lat: [T, H, C]
             else _pool.Run(_atBody);
 
@@ -251,10 +263,11 @@ public sealed unsafe class DeepSeek2Model : IModel
             if (n == 0) continue;
             for (int j = 0; j < n; j++) _h.AsSpan(_expTok[s + j] / K * E, E).CopyTo(_eIn.AsSpan(j * E, E));
             // y_e = down_e(silu(gate_e · h) * (up_e · h)): [n, E]
-            MatMul(L.GateExps![e], _eIn, n, _ff1);                    // [n, Fe]
-            MatMul(L.UpExps![e], _eIn, n, _ff2);
+            // llama.cpp's mul_mat_id computes experts with vec_dot: perRow
+            MatMul(L.GateExps![e], _eIn, n, _ff1, perRow: true);      // [n, Fe]
+            MatMul(L.UpExps![e], _eIn, n, _ff2, perRow: true);
             SwiGlu(_ff1.AsSpan(0, n * Fe), _ff2);
-            MatMul(L.DownExps![e], _ff1, n, _eOut);
+            MatMul(L.DownExps![e], _ff1, n, _eOut, perRow: true);
             for (int j = 0; j < n; j++) _eOut.AsSpan(j * E, E).CopyTo(_slot.AsSpan(_expTok[s + j] * E, E));
         }
         // moe[t] = sum over slots in selection order of w * y (each product rounded, as ggml_mul then ggml_add)
@@ -289,17 +302,22 @@ public sealed unsafe class DeepSeek2Model : IModel
         MatMul(down, _ff1, T, y);
     }
 
-    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y)
+    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y, bool perRow = false)
     {
-        fixed (float* py = y) MatMul(w, x, batch, py);
+        fixed (float* py = y) MatMul(w, x, batch, py, perRow);
     }
 
-    private void MatMul(WeightMatrix w, float[] x, int batch, float* y)
+    /// <summary>
+    /// y = W·x for <paramref name="batch"/> rows. <paramref name="perRow"/>: one activation row at a time, i.e. ggml's
+    /// vec_dot order even for float weights, as llama.cpp's mul_mat_id (experts) and mul_mat with a non-contiguous
+    /// F32 activation compute (otherwise two or more rows of float weights take tinyBLAS's order).
+    /// </summary>
+    private void MatMul(WeightMatrix w, float[] x, int batch, float* y, bool perRow = false)
     {
         long need = w.ActivationRowBytes * batch;
         if (_qx.Length < need) _qx = new byte[need];
         w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
-        _mmW = w; _mmBatch = batch; _mmY = y;
+        _mmW = w; _mmBatch = batch; _mmY = y; _mmPerRow = perRow;
         // small products (tiny models, single-token decode of small experts) run inline: a pool barrier costs more
         if ((long)w.Rows * w.Cols * batch < InlineWork) MatMulWorker(0, 1);
         else _pool.Run(_mmBody);
@@ -311,16 +329,23 @@ public sealed unsafe class DeepSeek2Model : IModel
         var w = _mmW!;
         var (s, e) = WorkerPool.Split(w.Rows, index, count, 4);
         if (s >= e) return;
-        w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
+        long arb = w.ActivationRowBytes;
+        if (!_mmPerRow)
+        {
+            w.MatMul(_qx.AsSpan(0, (int)(arb * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
+            return;
+        }
+        for (int b = 0; b < _mmBatch; b++)
+            w.MatMul(_qx.AsSpan((int)(b * arb), (int)arb), 1, new Span<float>(_mmY + (long)b * w.Rows, w.Rows), s, e);
     }
 
     /// <summary>
     /// dst[t*dstStride + h*dstHead ..+rows] = W[h] · src[t*srcStride + h*srcHead ..+cols] for T tokens and every head,
     /// heads split across workers (llama.cpp's batched mul_mat of attn_k_b / attn_v_b).
     /// </summary>
-    private void HeadMatMul(WeightMatrix[] w, float[] src, int srcStride, int srcHead, float[] dst, int dstStride, int dstHead, int T)
+    private void HeadMatMul(WeightMatrix[] w, float[] src, int srcStride, int srcHead, float[] dst, int dstStride, int dstHead, int T, bool perRow = false)
     {
-        _hmW = w; _hmSrc = src; _hmDst = dst; _hmT = T;
+        _hmW = w; _hmSrc = src; _hmDst = dst; _hmT = T; _hmPerRow = perRow;
         _hmSrcStride = srcStride; _hmSrcHead = srcHead; _hmDstStride = dstStride; _hmDstHead = dstHead;
         if ((long)w.Length * w[0].Rows * w[0].Cols * T < InlineWork) HeadMatMulWorker(0, 1);
         else _pool.Run(_hmBody);
@@ -344,51 +369,76 @@ public sealed unsafe class DeepSeek2Model : IModel
             var w = ws[h];
             for (int t = 0; t < T; t++) src.AsSpan(t * _hmSrcStride + h * _hmSrcHead, cols).CopyTo(input.AsSpan(t * cols, cols));
             w.ConvertActivations(input.AsSpan(0, T * cols), T, qx);
-            w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows);
+            if (_hmPerRow)
+                for (int t = 0; t < T; t++) w.MatMul(qx.AsSpan((int)(t * arb), (int)arb), 1, output.AsSpan(t * rows, rows), 0, rows);
+            else
+                w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows);
             for (int t = 0; t < T; t++) output.AsSpan(t * rows, rows).CopyTo(dst.AsSpan(t * _hmDstStride + h * _hmDstHead, rows));
         }
     }
 
     /// <summary>
-    /// Absorbed MLA attention (MQA over the latent cache) for (token, head) pairs split across workers. As llama.cpp's
-    /// non-flash path with an F16 cache: the 576-wide query is rounded to F16 for K·q, the softmax weights to F16 for
-    /// V·p; V is the latent part of the cached row. lat[t, h] = sum_j p_j c_j.
+    /// Absorbed MLA attention (MQA over the latent cache) for (token, head) pairs split across workers, computed the
+    /// way llama.cpp's non-flash CPU path does: the (C + Dr)-wide query rounded to F16; K·q and V·p as tinyBLAS 16-lane
+    /// FMA chains for a batch (two or more queries) or as ggml_vec_dot_f16 for one token; softmax with ggml's vector
+    /// expf summed per 16 lanes in double; weights rounded to F16; V is the latent part of the cached rows.
+    /// lat[t, h] = sum_j p_j c_j.
     /// </summary>
     private void AttentionWorker(int index, int count)
     {
+        const int Lanes = GgmlMath.Lanes;
         var c = DeepSeekConfig;
         int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
         var (s, e) = WorkerPool.Split(_atT * H, index, count);
         if (s >= e) return;
-        int maxKv = _atStart + _atT;
-        var scores = _scores[index] is { } sc && sc.Length >= maxKv ? sc : _scores[index] = new float[Math.Max(maxKv, _atContext)];
-        Span<float> qh = R <= 2048 ? stackalloc float[R] : new float[R];
+        bool batched = _atT >= 2;
+        bool chainKq = batched && R % Lanes == 0;
+        int kvPad = _atPad;
+        var ws = _scores[index] is { } w && w.Length >= kvPad + R ? w : _scores[index] = new float[Math.Max(kvPad, Pad64(_atContext)) + R];
+        var scores = ws.AsSpan(0, kvPad);
+        var qh = ws.AsSpan(ws.Length - R, R);
+        Span<float> acc = stackalloc float[Lanes];
         var kvf = _kvf;
+        var kvfT = _kvfT;
         for (int job = s; job < e; job++)
         {
             int t = job / H;
-            int nKv = _atStart + t + 1;
+            int nKv = _atStart + t + 1, nPad = Pad64(nKv);
             var q = _qcat.AsSpan(job * R, R);
             for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
             float max = float.NegativeInfinity;
             for (int j = 0; j < nKv; j++)
             {
-                float v = TensorPrimitives.Dot(qh, kvf.AsSpan(j * R, R)) * _kqScale;
+                var kr = kvf.AsSpan(j * R, R);
+                float v = (chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh)) * _kqScale;
                 scores[j] = v;
                 if (v > max) max = v;
             }
             double sum = 0;
-            for (int j = 0; j < nKv; j++) { float ex = MathF.Exp(scores[j] - max); scores[j] = ex; sum += ex; }
-            float inv = (float)(1.0 / sum);
-            var o = _lat.AsSpan(job * C, C);
-            o.Clear();
-            for (int j = 0; j < nKv; j++)
+            for (int j0 = 0; j0 < nPad; j0 += Lanes)
             {
-                float p = (float)(Half)(scores[j] * inv);
-                TensorPrimitives.MultiplyAdd(kvf.AsSpan(j * R, C), p, o, o);
+                for (int l = 0; l < Lanes; l++)
+                {
+                    int j = j0 + l;
+                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
+                    scores[j] = ex;
+                    acc[l] = ex;
+                }
+                sum += GgmlMath.Reduce16(acc);
+            }
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+            var o = _lat.AsSpan(job * C, C);
+            var p = scores[..nPad];
+            for (int d = 0; d < C; d++)
+            {
+                var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
+                o[d] = batched ? GgmlMath.ChainDot16(column, p) : GgmlMath.VecDot64(column, p);
             }
         }
     }
+
+    private static int Pad64(int n) => (n + 63) / 64 * 64;
 
     private static void Add(float[] x, float[] y, int n)
     {
@@ -397,11 +447,7 @@ public sealed unsafe class DeepSeek2Model : IModel
 
     private static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
     {
-        for (int i = 0; i < gate.Length; i++)
-        {
-            float g = gate[i];
-            gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
-        }
+        for (int i = 0; i < gate.Length; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
     }
 
     public void Dispose()

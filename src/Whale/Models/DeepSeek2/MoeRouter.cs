@@ -1,3 +1,5 @@
+using Whale.Kernels;
+
 namespace Whale.Models.DeepSeek2;
 
 /// <summary>
@@ -47,8 +49,16 @@ internal sealed class MoeRouter
         {
             float max = float.NegativeInfinity;
             for (int e = 0; e < X; e++) max = MathF.Max(max, logits[e]);
+            // ggml_vec_soft_max_f32: vector expf over 16-lane chunks (each reduced, summed in double), libc expf tail
             double sum = 0;
-            for (int e = 0; e < X; e++) { float v = MathF.Exp(logits[e] - max); probs[e] = v; sum += v; }
+            int e0 = 0;
+            for (; e0 + GgmlMath.Lanes <= X; e0 += GgmlMath.Lanes)
+            {
+                var chunk = probs.Slice(e0, GgmlMath.Lanes);
+                for (int l = 0; l < GgmlMath.Lanes; l++) chunk[l] = GgmlMath.Exp(logits[e0 + l] - max);
+                sum += GgmlMath.Reduce16(chunk);
+            }
+            for (int e = e0; e < X; e++) { float v = MathF.Exp(logits[e] - max); probs[e] = v; sum += v; }
             float inv = (float)(1.0 / sum);
             for (int e = 0; e < X; e++) probs[e] *= inv;
         }
