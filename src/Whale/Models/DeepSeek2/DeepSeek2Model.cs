@@ -215,12 +215,20 @@ public sealed unsafe class DeepSeek2Model : IModel
             MatMul(L.Wo, _att, T, _h);                                // [T, E]
             Add(_x, _h, T * E);
 
-            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
-            if (L.IsMoe) Moe(L, T);
+            // last layer: like llama.cpp (inp_out_ids), the FFN runs only for the rows whose logits are wanted
+            int Tf = T;
+            if (l == c.NumLayers - 1 && !allLogits)
+            {
+                if (!wantLogits) break;
+                _x.AsSpan((T - 1) * E, E).CopyTo(_x);                   // the last row moves to row 0
+                Tf = 1;
+            }
+            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, Tf, E);
+            if (L.IsMoe) Moe(L, Tf);
             else
             {
-                SwiGluFfn(L.Gate!, L.Up!, L.Down!, _h, T, _eOut);
-                Add(_x, _eOut, T * E);
+                SwiGluFfn(L.Gate!, L.Up!, L.Down!, _h, Tf, _eOut);
+                Add(_x, _eOut, Tf * E);
             }
         }
         cache.Length = pos0 + T;
@@ -233,7 +241,7 @@ public sealed unsafe class DeepSeek2Model : IModel
         }
         else
         {
-            RmsNorm.Apply(_x.AsSpan((T - 1) * E, E), _outputNorm, c.RmsEps, _last);
+            RmsNorm.Apply(_x.AsSpan(0, E), _outputNorm, c.RmsEps, _last);   // the last token's row (moved to row 0)
             fixed (float* y = logits) MatMul(_output, _last, 1, y);
         }
     }
