@@ -46,7 +46,6 @@ public sealed unsafe class DeepSeek2Model : IModel
     private WeightMatrix[]? _hmW;
     private float[]? _hmSrc, _hmDst;
     private int _hmT, _hmSrcStride, _hmSrcHead, _hmDstStride, _hmDstHead;
-    private bool _hmPerRow;
     private readonly Action<int, int> _hmBody;
     // Parallel attention job.
     private int _atT, _atStart, _atContext, _atPad;
@@ -200,8 +199,8 @@ public sealed unsafe class DeepSeek2Model : IModel
             }
 
             // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
-            // q_nope is a permuted (non-contiguous) view in llama.cpp: F32 k_b then runs in vec_dot order
-            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T, perRow: L.Kb[0].Type == GgmlType.F32);
+            // (measured: the batched tinyBLAS order matches llama.cpp best here, also for F32 k_b)
+            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T);
             for (int t = 0; t < T; t++)
                 for (int h = 0; h < H; h++)
                     _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
@@ -317,8 +316,8 @@ public sealed unsafe class DeepSeek2Model : IModel
 
     /// <summary>
     /// y = W·x for <paramref name="batch"/> rows. <paramref name="perRow"/>: one activation row at a time, i.e. ggml's
-    /// vec_dot order even for float weights, as llama.cpp's mul_mat_id (experts) and mul_mat with a non-contiguous
-    /// F32 activation compute (otherwise two or more rows of float weights take tinyBLAS's order).
+    /// vec_dot order even for float weights, as llama.cpp's mul_mat_id computes the experts (otherwise two or more
+    /// rows of float weights take tinyBLAS's order).
     /// </summary>
     private void MatMul(WeightMatrix w, float[] x, int batch, float* y, bool perRow = false)
     {
@@ -351,9 +350,9 @@ public sealed unsafe class DeepSeek2Model : IModel
     /// dst[t*dstStride + h*dstHead ..+rows] = W[h] · src[t*srcStride + h*srcHead ..+cols] for T tokens and every head,
     /// heads split across workers (llama.cpp's batched mul_mat of attn_k_b / attn_v_b).
     /// </summary>
-    private void HeadMatMul(WeightMatrix[] w, float[] src, int srcStride, int srcHead, float[] dst, int dstStride, int dstHead, int T, bool perRow = false)
+    private void HeadMatMul(WeightMatrix[] w, float[] src, int srcStride, int srcHead, float[] dst, int dstStride, int dstHead, int T)
     {
-        _hmW = w; _hmSrc = src; _hmDst = dst; _hmT = T; _hmPerRow = perRow;
+        _hmW = w; _hmSrc = src; _hmDst = dst; _hmT = T;
         _hmSrcStride = srcStride; _hmSrcHead = srcHead; _hmDstStride = dstStride; _hmDstHead = dstHead;
         if ((long)w.Length * w[0].Rows * w[0].Cols * T < InlineWork) HeadMatMulWorker(0, 1);
         else _pool.Run(_hmBody);
@@ -377,10 +376,7 @@ public sealed unsafe class DeepSeek2Model : IModel
             var w = ws[h];
             for (int t = 0; t < T; t++) src.AsSpan(t * _hmSrcStride + h * _hmSrcHead, cols).CopyTo(input.AsSpan(t * cols, cols));
             w.ConvertActivations(input.AsSpan(0, T * cols), T, qx);
-            if (_hmPerRow)
-                for (int t = 0; t < T; t++) w.MatMul(qx.AsSpan((int)(t * arb), (int)arb), 1, output.AsSpan(t * rows, rows), 0, rows);
-            else
-                w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows);
+            w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows);
             for (int t = 0; t < T; t++) output.AsSpan(t * rows, rows).CopyTo(dst.AsSpan(t * _hmDstStride + h * _hmDstHead, rows));
         }
     }

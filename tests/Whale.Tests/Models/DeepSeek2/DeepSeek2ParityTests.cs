@@ -18,29 +18,36 @@ public class DeepSeek2ParityTests(DeepSeek2Fixture fx, ITestOutputHelper output)
     private const int MicroBatch = 64;
 
     /// <summary>
-    /// Tolerances on max|diff|/max|logit| of the last position. F32: only summation order differs (the split layout
-    /// measures ~2e-5; legacy files run absorbed here but as full MHA in llama.cpp, so K/V round to F16 at other
-    /// points: ~2e-4). F16 weights: activations rounded to F16 in both engines, a rounding flip moves an element by
-    /// 5e-4 (~5e-4 measured). Quantized: Q8 activation rounding ties differ now and then and MoE amplifies them
-    /// (LLAMACPP-PEER: a tiny change upstream can flip an expert choice), measured 4e-3 to 1.2e-2.
+    /// Tolerances on max|diff|/max|logit| of the last position. Whale reproduces the arithmetic of the reference build's
+    /// AVX-512 CPU backend (activation quantization, tinyBLAS chains for batches, vec_dot for single rows and for the
+    /// experts' mul_mat_id, vector expf, F16 rounding of q and of the softmax weights): current-layout files in F16 and
+    /// Q8_0 measure exactly 0, F32 up to 2.4e-5 (held to 1e-4). Legacy files run absorbed here but as full multi-head
+    /// attention in llama.cpp, so K/V round to F16 at other points: F32 ~1.7e-4, F16 ~4e-4, Q8_0 ~1e-2 (MoE amplifies a
+    /// rounding difference whenever it flips an expert choice). Q4_0/Q4_K weights are repacked by that build (own
+    /// accumulation order): ~6e-3 to 1.4e-2. Without AVX-512 the reference picks other kernels: 3e-2 for all.
     /// </summary>
-    public static TheoryData<string, GgmlType, bool, bool, double> Cases() => new()
+    public static TheoryData<string, GgmlType, bool, bool, double> Cases()
     {
-        { "v3-tiny", GgmlType.F32, false, false, 1e-4 },
-        { "v3-tiny", GgmlType.F32, true, false, 1e-3 },
-        { "v3-tiny", GgmlType.F16, false, false, 3e-3 },
-        { "v3-tiny", GgmlType.F16, true, false, 3e-3 },
-        { "v3-tiny", GgmlType.Q8_0, false, false, 3e-2 },
-        { "v3-tiny", GgmlType.Q8_0, true, false, 3e-2 },
-        { "v3-tiny", GgmlType.Q4_0, false, false, 3e-2 },
-        { "v3-tiny", GgmlType.Q4_K, false, true, 3e-2 },
-        { "v2-lite-tiny", GgmlType.F32, false, false, 1e-4 },
-        { "v2-lite-tiny", GgmlType.F32, true, false, 1e-3 },
-        { "v2-lite-tiny", GgmlType.F16, false, false, 3e-3 },
-        { "v2-lite-tiny", GgmlType.Q8_0, false, false, 3e-2 },
-        { "v2-lite-tiny", GgmlType.Q4_0, true, false, 3e-2 },
-        { "v2-lite-tiny", GgmlType.Q4_K, true, true, 3e-2 },
-    };
+        bool exact = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        double tight = exact ? 1e-5 : 3e-2, f32 = exact ? 1e-4 : 3e-2, loose = 3e-2;
+        return new()
+        {
+            { "v3-tiny", GgmlType.F32, false, false, f32 },
+            { "v3-tiny", GgmlType.F32, true, false, exact ? 1e-3 : loose },
+            { "v3-tiny", GgmlType.F16, false, false, tight },
+            { "v3-tiny", GgmlType.F16, true, false, exact ? 3e-3 : loose },
+            { "v3-tiny", GgmlType.Q8_0, false, false, tight },
+            { "v3-tiny", GgmlType.Q8_0, true, false, loose },
+            { "v3-tiny", GgmlType.Q4_0, false, false, loose },
+            { "v3-tiny", GgmlType.Q4_K, false, true, loose },
+            { "v2-lite-tiny", GgmlType.F32, false, false, f32 },
+            { "v2-lite-tiny", GgmlType.F32, true, false, exact ? 1e-3 : loose },
+            { "v2-lite-tiny", GgmlType.F16, false, false, tight },
+            { "v2-lite-tiny", GgmlType.Q8_0, false, false, tight },
+            { "v2-lite-tiny", GgmlType.Q4_0, true, false, loose },
+            { "v2-lite-tiny", GgmlType.Q4_K, true, true, loose },
+        };
+    }
 
     internal static int[] LongPrompt(WhaleModel model)
     {
