@@ -45,22 +45,13 @@ internal static class ChatCommand
                     PromptOpensThinking = model.ChatTemplate.GenerationPromptOpensThinking,
                 };
                 var answer = new System.Text.StringBuilder();
-                bool inThink = false;
+                var printer = new StreamPrinter(io);
                 foreach (var ev in gen.Generate(tokens, options))
                 {
                     if (ev.IsFinal) break;
-                    if (ev.Reasoning.Length > 0) { if (!inThink) { io.Err.Write("<think>"); inThink = true; } io.Err.Write(ev.Reasoning); }
-                    if (ev.Content.Length > 0)
-                    {
-                        if (inThink) { io.Err.WriteLine("</think>"); inThink = false; }
-                        io.Out.Write(ev.Content);
-                        io.Out.Flush();
-                        answer.Append(ev.Content);
-                    }
+                    answer.Append(printer.Write(ev));
                 }
-                if (inThink) io.Err.WriteLine("</think>");
-                io.Out.WriteLine();
-                io.Out.Flush();
+                printer.Finish();
                 history.Add(new ChatMessage(ChatRole.Assistant, answer.ToString()));
             }
             return 0;

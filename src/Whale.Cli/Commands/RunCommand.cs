@@ -49,7 +49,8 @@ internal static class RunCommand
                 ParseReasoning = !isRaw,
             };
             using var gen = model.CreateGenerator();
-            bool ids = r.GetValue(printIds), first = true, reasoningOpen = false;
+            bool ids = r.GetValue(printIds), first = true;
+            var printer = new StreamPrinter(io);
             var sw = System.Diagnostics.Stopwatch.StartNew();
             int count = 0;
             string? finish = null;
@@ -57,28 +58,12 @@ internal static class RunCommand
             {
                 if (ev.IsFinal) { finish = ev.FinishReason; break; }
                 if (ev.TokenId >= 0) count++;
-                if (ids)
-                {
-                    if (ev.TokenId < 0) continue;
-                    io.Out.Write(first ? $"{ev.TokenId}" : $" {ev.TokenId}");
-                    first = false;
-                    continue;
-                }
-                if (ev.Reasoning.Length > 0)
-                {
-                    if (!reasoningOpen) { io.Err.Write("<think>"); reasoningOpen = true; }
-                    io.Err.Write(ev.Reasoning);
-                }
-                if (ev.Content.Length > 0)
-                {
-                    if (reasoningOpen) { io.Err.WriteLine("</think>"); reasoningOpen = false; }
-                    io.Out.Write(ev.Content);
-                }
-                io.Out.Flush();
+                if (!ids) { printer.Write(ev); continue; }
+                if (ev.TokenId < 0) continue;
+                io.Out.Write(first ? $"{ev.TokenId}" : $" {ev.TokenId}");
+                first = false;
             }
-            if (reasoningOpen) io.Err.WriteLine("</think>");
-            io.Out.WriteLine();
-            io.Out.Flush();
+            printer.Finish();
             double secs = sw.Elapsed.TotalSeconds;
             io.Err.WriteLine($"[{tokens.Length} prompt tokens, {count} generated, {count / Math.Max(secs, 1e-9):F1} tok/s, finish: {finish}]");
             return 0;
