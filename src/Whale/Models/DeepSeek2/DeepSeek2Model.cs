@@ -121,6 +121,7 @@ public sealed unsafe class DeepSeek2Model : IModel
     /// <summary>A single-stream F16 cache: per layer and position one row [latent (C) | rope key (Dr)].</summary>
     public KvCache CreateCache(int contextSize) => KvCache.CreateSingleStream(DeepSeekConfig.NumLayers, contextSize, DeepSeekConfig.CacheRowDim);
 
+    /// <inheritdoc/>
     public void Forward(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits = false)
     {
         ArgumentNullException.ThrowIfNull(cache);
@@ -454,6 +455,7 @@ public sealed unsafe class DeepSeek2Model : IModel
         for (int i = 0; i < gate.Length; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
     }
 
+    /// <summary>Disposes the worker pool if the model created it.</summary>
     public void Dispose()
     {
         GC.KeepAlive(_owned);
