@@ -16,6 +16,7 @@ internal static class ApiJson
     public static T Parse<T>(ReadOnlySpan<byte> body) where T : class
     {
         if (body.IsEmpty) throw ApiException.BadRequest("the request body is empty; expected a JSON object");
+        if (!System.Text.Unicode.Utf8.IsValid(body)) throw ApiException.BadRequest("Invalid request body: the text is not valid UTF-8");
         try
         {
             return JsonSerializer.Deserialize<T>(body, Options) ?? throw ApiException.BadRequest("the request body is null; expected a JSON object");

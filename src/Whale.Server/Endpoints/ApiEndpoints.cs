@@ -135,6 +135,11 @@ internal sealed class ApiEndpoints(ModelRegistry registry, GenerationRunner runn
         {
             // the client went away
         }
+        catch (Exception e)
+        {
+            metrics.Error(ModelName(context), 500);
+            await ErrorWriter.WriteAsync(context, new ApiException(500, "internal error: " + e.Message)).ConfigureAwait(false);
+        }
     }
 
     private string ModelName(HttpContext context) => registry.Models.Count == 1 ? registry.Models[0].Id : "";

@@ -21,7 +21,7 @@ internal static class ErrorWriter
     public static byte[] Serialize(ApiException e)
     {
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms)) WriteError(w, e.Message, e.Type, e.Param, e.Code);
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })) WriteError(w, e.Message, e.Type, e.Param, e.Code);
         return ms.ToArray();
     }
 
