@@ -76,7 +76,7 @@ public class ChatCompletionsTests(ServerFixture fixture) : IClassFixture<ServerF
         {
             model = "deepseek-reasoner", // alias of tiny
             messages = new[] { new { role = "user", content = "Hi" } },
-            max_tokens = 10, temperature = 0, thinking_budget = 3, logit_bias = S.BanEog(),
+            max_tokens = 10, temperature = 0, thinking_budget = 3, logit_bias = S.BanEog(), stream = true,
         });
         Assert.Equal("data: [DONE]", lines[^1]);
         var events = TestServer.Events(lines);

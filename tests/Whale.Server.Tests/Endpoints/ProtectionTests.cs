@@ -39,7 +39,10 @@ public class ProtectionTests
         using var req1 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(500)) };
         using var resp1 = await s.Http.SendAsync(req1, HttpCompletionOption.ResponseHeadersRead, cts1.Token);
         var reader1 = new StreamReader(await resp1.Content.ReadAsStreamAsync(cts1.Token));
-        Assert.StartsWith("data: ", await reader1.ReadLineAsync(cts1.Token), StringComparison.Ordinal);
+        string? line;
+        do line = await reader1.ReadLineAsync(cts1.Token);
+        while (line is not null && !line.StartsWith("data: ", StringComparison.Ordinal));
+        Assert.NotNull(line);
 
         // 2. A second one waits and gets keep-alive comments.
         using var req2 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(3)) };
@@ -65,19 +68,33 @@ public class ProtectionTests
     }
 
     [Fact]
-    public async Task ShutdownAnswers503ToNewRequestsAndFinishesRunningOnes()
+    public async Task BodyOverTheSizeLimitIsA413AndTheServerKeepsServing()
     {
-        var s = await TestServer.StartAsync(new WhaleServerOptions { DrainTimeout = TimeSpan.FromSeconds(5) }, stories: false);
+        await using var s = await TestServer.StartAsync(new WhaleServerOptions { MaxRequestBodyBytes = 16 << 10 }, stories: false);
+        string huge = new('x', 40 << 10);
+        var (code, body) = await s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = huge } } });
+        Assert.Equal(413, code);
+        BadInputTests.AssertError(body, null);
+        var (ok, _) = await s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 1 });
+        Assert.Equal(200, ok);
+    }
+
+    [Fact]
+    public async Task ShutdownLetsRunningRequestsFinishThenRefusesNewOnes()
+    {
+        var s = await TestServer.StartAsync(new WhaleServerOptions { DrainTimeout = TimeSpan.FromSeconds(30) }, stories: false);
         try
         {
             var server = typeof(TestServer).GetField("_server", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(s) as WhaleServer;
-            var running = s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 200, logit_bias = s.BanEog() });
+            var running = s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 30, logit_bias = s.BanEog() });
             await WaitUntil(() => s.TinyEngine.GetStats().RunningRequests == 1);
             var stop = server!.StopAsync();
             var (code, first) = await running;
             Assert.Equal(200, code);
-            Assert.Equal(200, first.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(30, first.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal("length", first.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
             await stop;
+            Assert.Throws<EngineUnavailableException>(() => s.TinyEngine.Submit(new EngineRequest([1, 2, 3], new GenerationOptions())));
         }
         finally
         {
