@@ -14,4 +14,17 @@ public sealed record GenerationOptions
     public bool PromptOpensThinking { get; init; }
     /// <summary>Treat think tags as plain text (raw completion).</summary>
     public bool ParseReasoning { get; init; } = true;
+
+    /// <summary>
+    /// Most reasoning tokens before the generator closes the reasoning block itself (it then emits
+    /// <c>&lt;/think&gt;</c> and the model continues with its answer); null = no limit, 0 = no reasoning. Only
+    /// applies while <see cref="ParseReasoning"/> sees an open reasoning block.
+    /// </summary>
+    public int? ThinkingBudget { get; init; }
+
+    /// <summary>
+    /// Report each token's log-probability with this many most likely alternatives (0..20) in
+    /// <see cref="TokenEvent.Logprob"/>; null = no log-probabilities.
+    /// </summary>
+    public int? TopLogprobs { get; init; }
 }

@@ -60,18 +60,28 @@ public sealed class Generator : IDisposable
 
         Prefill(prompt);
         string? finish = null;
+        int reasoningTokens = 0;
+        Queue<int>? forced = null;
         for (int n = 0; finish is null; n++)
         {
             if (cancellationToken.IsCancellationRequested) { finish = "cancelled"; break; }
             if (n >= options.MaxTokens || _cache.Length >= _cache.ContextSize) { finish = "length"; break; }
-            int id = sampler.Sample(_logits);
+            bool inReasoning = reasoning?.InReasoning ?? false;
+            if (forced is null && inReasoning && options.ThinkingBudget is { } budget && reasoningTokens >= budget)
+            {
+                // Close the reasoning block ourselves: "<think>\n</think>\n\n" is R1's own form of "no reasoning".
+                forced = new Queue<int>(tok.Encode(reasoningTokens == 0 ? "</think>\n\n" : "\n</think>\n\n", addSpecial: false, parseSpecial: true));
+            }
+            int id = forced is { Count: > 0 } ? forced.Dequeue() : sampler.Sample(_logits);
+            var logprob = options.TopLogprobs is { } top ? Logprobs(id, top) : null;
             sampler.Accept(id);
+            if (inReasoning) reasoningTokens++;
             if (tok.IsEog(id)) { finish = "stop"; break; }
             string text = decoder.Push(id);
             var (r, c) = reasoning is null ? ("", text) : reasoning.Push(text);
             (c, bool stopped) = stops.Push(c);
             if (stopped) finish = "stop";
-            yield return new TokenEvent(id, r, c);
+            yield return new TokenEvent(id, r, c) { InReasoning = inReasoning, Logprob = logprob };
             if (finish is not null) break;
             Step(id);
         }
@@ -89,15 +99,53 @@ public sealed class Generator : IDisposable
 
     private void Prefill(IReadOnlyList<int> prompt)
     {
-        int common = 0;
-        while (common < _cached.Count && common < prompt.Count && _cached[common] == prompt[common]) common++;
-        if (common == prompt.Count) common--;    // at least one token must run to get logits
+        int common = ReusablePrefixLength(prompt);
         _cached.RemoveRange(common, _cached.Count - common);
         _cache.Length = common;
         var rest = new int[prompt.Count - common];
         for (int i = 0; i < rest.Length; i++) rest[i] = prompt[common + i];
         _model.Model.Forward(rest, _cache, _logits);
         _cached.AddRange(rest);
+    }
+
+    /// <summary>
+    /// How many leading tokens of <paramref name="prompt"/> the next <see cref="Generate"/> takes from the cache
+    /// instead of computing them: the common prefix with <see cref="CachedTokens"/>, less one when the whole prompt
+    /// is cached (the last token must run to give logits).
+    /// </summary>
+    public int ReusablePrefixLength(IReadOnlyList<int> prompt)
+    {
+        int common = 0;
+        while (common < _cached.Count && common < prompt.Count && _cached[common] == prompt[common]) common++;
+        if (common == prompt.Count && common > 0) common--;
+        return common;
+    }
+
+    /// <summary>Log-softmax of the current logits: the chosen token's value and the <paramref name="top"/> best.</summary>
+    private TokenLogprob Logprobs(int id, int top)
+    {
+        var logits = _logits;
+        float max = float.NegativeInfinity;
+        foreach (float v in logits) if (v > max) max = v;
+        double sum = 0;
+        foreach (float v in logits) sum += Math.Exp(v - max);
+        float logZ = max + (float)Math.Log(sum);
+        top = Math.Clamp(top, 0, logits.Length);
+        var bestIds = new int[top];
+        var bestVals = new float[top];
+        int count = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float v = logits[i];
+            if (count == top && (top == 0 || v <= bestVals[top - 1])) continue;
+            int at = count < top ? count++ : top - 1;
+            while (at > 0 && bestVals[at - 1] < v) { bestVals[at] = bestVals[at - 1]; bestIds[at] = bestIds[at - 1]; at--; }
+            bestVals[at] = v;
+            bestIds[at] = i;
+        }
+        var alternatives = new TokenLogprob[count];
+        for (int i = 0; i < count; i++) alternatives[i] = new TokenLogprob(bestIds[i], bestVals[i] - logZ);
+        return new TokenLogprob(id, logits[id] - logZ) { Top = alternatives };
     }
 
     private void Step(int id)

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Whale.Engine;
+using Whale.Server;
+using Whale.Server.Hosting;
+
+namespace Whale.Cli.Commands;
+
+/// <summary>
+/// <c>whale serve</c>: an OpenAI- and DeepSeek-compatible HTTP server. Several <c>--model</c> options serve several
+/// models (selected by the request's <c>model</c> field; <c>NAME=FILE</c> names one). Prints the URL once ready;
+/// Ctrl+C / SIGTERM stop it gracefully.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file, or NAME=FILE; repeat to serve several (default: the model Whale ships)", AllowMultipleArgumentsPerToken = false };
+        var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0 = any free port)", DefaultValueFactory = _ => 8080 };
+        var apiKey = new Option<string[]>("--api-key") { Description = "accepted API key (Authorization: Bearer KEY); repeatable; also env WHALE_API_KEY" };
+        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "file with one accepted API key per line" };
+        var ctx = new Option<int?>("--ctx", "-c") { Description = "context size per sequence in tokens (default: min(model, 4096))" };
+        var parallel = new Option<int>("--parallel", "-np") { Description = "sequences served at once, each with its own KV cache", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads", "-t") { Description = "worker threads (default: all cores)" };
+        var template = new Option<string?>("--chat-template") { Description = "override the chat template of every model (deepseek-r1, deepseek-r1-distill, deepseek3, chatml, llama3, ...)" };
+        var maxWaiting = new Option<int>("--max-waiting") { Description = "requests that may wait for a free sequence; more get 429", DefaultValueFactory = _ => 64 };
+        var cmd = new Command("serve", "Serve models over an OpenAI- and DeepSeek-compatible HTTP API");
+        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var specs = r.GetValue(models) is { Length: > 0 } given ? given
+                : [DefaultModel.Path ?? throw new ArgumentException("no --model given and no default model found (models/*.gguf beside whale, or WHALE_MODEL)")];
+            var keys = ApiKeys(r.GetValue(apiKey), r.GetValue(apiKeyFile));
+            int np = r.GetValue(parallel);
+            if (np < 1) throw new ArgumentException("--parallel must be at least 1");
+            var modelOptions = new ModelOptions
+            {
+                Threads = r.GetValue(threads) ?? Environment.ProcessorCount,
+                ContextSize = r.GetValue(ctx),
+                ChatTemplate = r.GetValue(template),
+            };
+            var served = new List<ServedModel>();
+            try
+            {
+                foreach (var spec in specs)
+                {
+                    var (name, path) = Split(spec);
+                    var model = LoadProgress.Run(io, path, p => WhaleModel.Load(path, modelOptions, p));
+                    var engine = new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
+                    served.Add(new ServedModel(name, model, engine));
+                }
+                var server = WhaleServer.Create(new WhaleServerOptions { Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKeys = keys }, served);
+                try
+                {
+                    server.StartAsync().GetAwaiter().GetResult();
+                    string url = server.Urls.Count > 0 ? server.Urls[0] : $"http://{r.GetValue(host)}:{r.GetValue(port)}";
+                    io.Err.WriteLine($"serving {string.Join(", ", served.Select(s => s.Id))}{(keys.Count > 0 ? $" ({keys.Count} API key(s) required)" : "")}; OpenAI base URL {url}/v1; Ctrl+C stops");
+                    io.Out.WriteLine(url);
+                    io.Out.Flush();
+                    server.WaitForShutdownAsync().GetAwaiter().GetResult();
+                }
+                finally
+                {
+                    server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
+            }
+            finally
+            {
+                foreach (var s in served)
+                {
+                    s.Engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    s.Model.Dispose();
+                }
+            }
+            io.Err.WriteLine("stopped");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static (string Name, string Path) Split(string spec)
+    {
+        int eq = spec.IndexOf('=', StringComparison.Ordinal);
+        if (eq > 0 && !File.Exists(spec)) return (spec[..eq], spec[(eq + 1)..]);
+        string name = Path.GetFileName(spec);
+        if (name.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) name = name[..^5];
+        return (name, spec);
+    }
+
+    private static List<string> ApiKeys(string[]? given, string? file)
+    {
+        var keys = new List<string>(given ?? []);
+        if (file is not null)
+        {
+            if (!File.Exists(file)) throw new ArgumentException($"--api-key-file {file}: no such file");
+            keys.AddRange(File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')));
+        }
+        if (keys.Count == 0 && Environment.GetEnvironmentVariable("WHALE_API_KEY") is { Length: > 0 } env) keys.Add(env);
+        return keys;
+    }
+}

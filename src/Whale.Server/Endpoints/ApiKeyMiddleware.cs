@@ -1,0 +1,37 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Whale.Server.Errors;
+
+namespace Whale.Server.Endpoints;
+
+/// <summary>Checks <c>Authorization: Bearer KEY</c> on every path but /health and /metrics when keys are configured.</summary>
+internal sealed class ApiKeyMiddleware(RequestDelegate next, IReadOnlyList<string> keys)
+{
+    private readonly byte[][] _keys = keys.Select(Encoding.UTF8.GetBytes).ToArray();
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (_keys.Length == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics"))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+        string header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            await ErrorWriter.WriteAsync(context, new ApiException(401, "Authentication Fails: no API key given (Authorization: Bearer KEY)")).ConfigureAwait(false);
+            return;
+        }
+        var given = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
+        bool ok = false;
+        foreach (var key in _keys) ok |= CryptographicOperations.FixedTimeEquals(key, given);
+        if (!ok)
+        {
+            await ErrorWriter.WriteAsync(context, new ApiException(401, "Authentication Fails: the API key is invalid")).ConfigureAwait(false);
+            return;
+        }
+        await next(context).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Whale.Engine;
+
+namespace Whale.Server.Tests.Endpoints;
+
+/// <summary>API keys, queue limits, keep-alive, disconnects, shutdown: each test runs its own server.</summary>
+public class ProtectionTests
+{
+    [Fact]
+    public async Task ApiKeysAreRequiredWhenConfigured()
+    {
+        await using var s = await TestServer.StartAsync(new WhaleServerOptions { ApiKeys = ["k1", "k2"] }, stories: false);
+        object body = new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 1 };
+        var (none, e1) = await s.PostAsync("/v1/chat/completions", body);
+        var (wrong, e2) = await s.PostAsync("/v1/chat/completions", body, apiKey: "nope");
+        var (right, _) = await s.PostAsync("/v1/chat/completions", body, apiKey: "k2");
+        Assert.Equal(401, none);
+        Assert.Equal(401, wrong);
+        Assert.Equal(200, right);
+        BadInputTests.AssertError(e1, null);
+        Assert.Equal("authentication_error", e2.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(200, (int)(await s.Http.GetAsync(s.BaseUrl + "/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task FullQueueIsA429KeepAlivesFlowWhileQueuedAndDisconnectFreesTheSequence()
+    {
+        await using var s = await TestServer.StartAsync(new WhaleServerOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(50) },
+            new SerialEngineOptions { Parallel = 1, MaxWaiting = 1, ContextSize = 512 }, stories: false);
+        object Long(int max) => new
+        {
+            model = "tiny", messages = new[] { new { role = "user", content = "Tell me everything" } }, max_tokens = max, stream = true, logit_bias = s.BanEog(),
+        };
+
+        // 1. A long stream runs.
+        using var cts1 = new CancellationTokenSource();
+        using var req1 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(500)) };
+        using var resp1 = await s.Http.SendAsync(req1, HttpCompletionOption.ResponseHeadersRead, cts1.Token);
+        var reader1 = new StreamReader(await resp1.Content.ReadAsStreamAsync(cts1.Token));
+        string? line;
+        do line = await reader1.ReadLineAsync(cts1.Token);
+        while (line is not null && !line.StartsWith("data: ", StringComparison.Ordinal));
+        Assert.NotNull(line);
+
+        // 2. A second one waits and gets keep-alive comments.
+        using var req2 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(3)) };
+        using var resp2 = await s.Http.SendAsync(req2, HttpCompletionOption.ResponseHeadersRead);
+        var reader2 = new StreamReader(await resp2.Content.ReadAsStreamAsync());
+        Assert.Equal(": keep-alive", await reader2.ReadLineAsync());
+
+        // 3. A third one finds the queue full.
+        var (code, error) = await s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 1 });
+        Assert.Equal(429, code);
+        Assert.Equal("rate_limit_exceeded", error.GetProperty("error").GetProperty("code").GetString());
+
+        // 4. The first client disconnects: its sequence is freed at once and the second request runs to the end.
+        long before = s.TinyEngine.GetStats().GeneratedTokensTotal;
+        await cts1.CancelAsync();
+        resp1.Dispose();
+        var rest = await reader2.ReadToEndAsync();
+        Assert.Contains("data: [DONE]", rest, StringComparison.Ordinal);
+        var stats = s.TinyEngine.GetStats();
+        Assert.Equal(0, stats.RunningRequests);
+        Assert.Equal(0, stats.WaitingRequests);
+        Assert.True(stats.GeneratedTokensTotal - before < 100, $"generation went on after the disconnect: {stats.GeneratedTokensTotal - before} tokens");
+    }
+
+    [Fact]
+    public async Task BodyOverTheSizeLimitIsA413AndTheServerKeepsServing()
+    {
+        await using var s = await TestServer.StartAsync(new WhaleServerOptions { MaxRequestBodyBytes = 16 << 10 }, stories: false);
+        string huge = new('x', 40 << 10);
+        var (code, body) = await s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = huge } } });
+        Assert.Equal(413, code);
+        BadInputTests.AssertError(body, null);
+        var (ok, _) = await s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 1 });
+        Assert.Equal(200, ok);
+    }
+
+    [Fact]
+    public async Task ShutdownLetsRunningRequestsFinishThenRefusesNewOnes()
+    {
+        var s = await TestServer.StartAsync(new WhaleServerOptions { DrainTimeout = TimeSpan.FromSeconds(30) }, stories: false);
+        try
+        {
+            var server = typeof(TestServer).GetField("_server", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(s) as WhaleServer;
+            var running = s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 30, logit_bias = s.BanEog() });
+            await WaitUntil(() => s.TinyEngine.GetStats().RunningRequests == 1);
+            var stop = server!.StopAsync();
+            var (code, first) = await running;
+            Assert.Equal(200, code);
+            Assert.Equal(30, first.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal("length", first.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+            await stop;
+            Assert.Throws<EngineUnavailableException>(() => s.TinyEngine.Submit(new EngineRequest([1, 2, 3], new GenerationOptions())));
+        }
+        finally
+        {
+            await s.DisposeAsync();
+        }
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition());
+    }
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+}
