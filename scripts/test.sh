@@ -6,7 +6,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Whale.sln -c Release
 results="$(mktemp -d)"
 status=0
-dotnet test Whale.sln -c Release --no-build --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@" || status=$?
+dotnet test Whale.sln -c Release --no-build --logger trx --results-directory "$results" "$@" || status=$?
 # One plain closing line that any CI log reader understands.
 python3 - "$results" <<'PY' || true
 import sys, glob, re

@@ -49,7 +49,7 @@ public sealed class WhaleServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + 1;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * Endpoints.BodyReader.DrainFactor;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(5));
 

@@ -28,7 +28,7 @@ public class ProtectionTests
     public async Task FullQueueIsA429KeepAlivesFlowWhileQueuedAndDisconnectFreesTheSequence()
     {
         await using var s = await TestServer.StartAsync(new WhaleServerOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(50) },
-            new SerialEngineOptions { Parallel = 1, MaxWaiting = 1, ContextSize = 512 }, stories: false);
+            new SerialEngineOptions { Parallel = 1, MaxWaiting = 1, ContextSize = 2048 }, stories: false);
         object Long(int max) => new
         {
             model = "tiny", messages = new[] { new { role = "user", content = "Tell me everything" } }, max_tokens = max, stream = true, logit_bias = s.BanEog(),
@@ -36,7 +36,7 @@ public class ProtectionTests
 
         // 1. A long stream runs.
         using var cts1 = new CancellationTokenSource();
-        using var req1 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(500)) };
+        using var req1 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(1900)) };
         using var resp1 = await s.Http.SendAsync(req1, HttpCompletionOption.ResponseHeadersRead, cts1.Token);
         var reader1 = new StreamReader(await resp1.Content.ReadAsStreamAsync(cts1.Token));
         string? line;
@@ -64,7 +64,7 @@ public class ProtectionTests
         var stats = s.TinyEngine.GetStats();
         Assert.Equal(0, stats.RunningRequests);
         Assert.Equal(0, stats.WaitingRequests);
-        Assert.True(stats.GeneratedTokensTotal - before < 100, $"generation went on after the disconnect: {stats.GeneratedTokensTotal - before} tokens");
+        Assert.True(stats.GeneratedTokensTotal - before < 1000, $"generation went on after the disconnect: {stats.GeneratedTokensTotal - before} tokens");
     }
 
     [Fact]
