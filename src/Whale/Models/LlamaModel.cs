@@ -32,7 +32,10 @@ public sealed unsafe class LlamaModel : IModel
     // Parallel attention job.
     private int _atLayer, _atT, _atStart;
     private KvCache? _atCache;
-    private readonly Action<int, int> _atBody;
+    private readonly Action<int, int> _atBody, _cvBody;
+    // F32 copies of the current layer's cache rows: K [Hkv][pos][D], V transposed [Hkv][D][pos]; _kvCap positions.
+    private float[] _kf = [], _vt = [];
+    private int _kvCap;
 
     /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
     public LlamaModel(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
@@ -85,6 +88,7 @@ public sealed unsafe class LlamaModel : IModel
         _qx = [];
         _mmBody = MatMulWorker;
         _atBody = AttentionWorker;
+        _cvBody = ConvertKvWorker;
     }
 
     public ModelConfig Config { get; }
@@ -120,6 +124,7 @@ public sealed unsafe class LlamaModel : IModel
 
         // x: [T, E] embeddings
         for (int t = 0; t < T; t++) _tokenEmbd.DequantizeRow(tokens[t], _x.AsSpan(t * E, E));
+        EnsureKvBuffers(cache.ContextSize);
         for (int t = 0; t < T; t++) _rope.Angles(pos0 + t, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
 
         for (int l = 0; l < c.NumLayers; l++)
@@ -141,6 +146,7 @@ public sealed unsafe class LlamaModel : IModel
             ToHalf(_v.AsSpan(0, T * kvDim), cache.V(l, pos0, T));
 
             _atLayer = l; _atT = T; _atStart = pos0; _atCache = cache;
+            _pool.Run(_cvBody);
             _pool.Run(_atBody);                                  // att: [T, H*D]
 
             MatMul(L.Wo, _att, T, _h); AddBias(_h, L.Bo, T);
@@ -191,73 +197,57 @@ public sealed unsafe class LlamaModel : IModel
         w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
     }
 
-    /// <summary>
-    /// Causal GQA attention over the F16 cache for (token, head) pairs split across workers, computed the way
-    /// llama.cpp's non-flash CPU path does, for bit-level parity: q rounded to F16; K·q and V·p as tinyBLAS
-    /// 16-lane FMA chains for a batch (n &gt;= 2 queries) or as ggml_vec_dot_f16 (4 x 16 lanes) for one token;
-    /// softmax with ggml's vector expf summed per 16 lanes in double; weights rounded to F16.
-    /// </summary>
-    private void AttentionWorker(int index, int count)
+    /// <summary>Converts the layer's cache rows [0, start + T) to F32 (K rows, V transposed), rows split across workers.</summary>
+    private void ConvertKvWorker(int index, int count)
     {
-        const int L = GgmlMath.Lanes;
         var c = Config;
         var cache = _atCache!;
-        int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, kvDim = c.KvDim, qDim = H * D;
-        int total = _atT * H;
-        var (s, e) = WorkerPool.Split(total, index, count);
+        int n = _atStart + _atT;
+        var (s, e) = WorkerPool.Split(n, index, count);
+        fixed (Half* k = cache.K(_atLayer, 0, n))
+        fixed (Half* v = cache.V(_atLayer, 0, n))
+        fixed (float* kf = _kf)
+        fixed (float* vt = _vt)
+        {
+            if (s < e) Attention.ConvertRows(k, v, c.NumKvHeads, c.HeadDim, s, e, kf, vt, _kvCap);
+            if (index == count - 1) Attention.ClearPadding(c.NumKvHeads, c.HeadDim, n, Attention.Padded(n), vt, _kvCap);
+        }
+    }
+
+    /// <summary>Causal GQA attention for (token, head) pairs split across workers (see <see cref="Attention"/>).</summary>
+    private void AttentionWorker(int index, int count)
+    {
+        var c = Config;
+        int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D;
+        var (s, e) = WorkerPool.Split(_atT * H, index, count);
         if (s >= e) return;
         bool batched = _atT >= 2;
-        bool chainKq = batched && D % L == 0;
-        int ctx = cache.ContextSize;
-        int padded = (ctx + 63) / 64 * 64;
         var ws = _scores[index];
-        if (ws is null || ws.Length < 2 * padded + D) ws = _scores[index] = new float[2 * padded + D];
-        var scores = ws.AsSpan(0, padded);
-        var column = ws.AsSpan(padded, padded);
-        var qh = ws.AsSpan(2 * padded, D);
-        Span<float> kr = stackalloc float[D];
-        Span<float> acc = stackalloc float[L];
-        var kAll = cache.K(_atLayer, 0, _atStart + _atT);
-        var vAll = cache.V(_atLayer, 0, _atStart + _atT);
-        for (int job = s; job < e; job++)
+        if (ws is null || ws.Length < _kvCap + D) ws = _scores[index] = new float[_kvCap + D];
+        fixed (float* scratch = ws)
+        fixed (float* q = _q)
+        fixed (float* att = _att)
+        fixed (float* kf = _kf)
+        fixed (float* vt = _vt)
         {
-            int t = job / H, h = job % H, kvh = h / group;
-            int nKv = _atStart + t + 1;
-            int nPad = (nKv + 63) / 64 * 64;
-            var q = _q.AsSpan(t * qDim + h * D, D);
-            for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < nKv; j++)
+            for (int job = s; job < e; job++)
             {
-                var kh = kAll.Slice(j * kvDim + kvh * D, D);
-                for (int d = 0; d < D; d++) kr[d] = (float)kh[d];
-                float dot = chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh);
-                float sc = dot * c.AttentionScale;
-                scores[j] = sc;
-                if (sc > max) max = sc;
-            }
-            double sum = 0;
-            for (int j0 = 0; j0 < nPad; j0 += L)
-            {
-                for (int l = 0; l < L; l++)
-                {
-                    int j = j0 + l;
-                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
-                    scores[j] = ex;
-                    acc[l] = ex;
-                }
-                sum += GgmlMath.Reduce16(acc);
-            }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
-            var o = _att.AsSpan(t * qDim + h * D, D);
-            for (int d = 0; d < D; d++)
-            {
-                for (int j = 0; j < nKv; j++) column[j] = (float)vAll[j * kvDim + kvh * D + d];
-                column[nKv..nPad].Clear();
-                o[d] = batched ? GgmlMath.ChainDot16(column[..nPad], scores[..nPad]) : GgmlMath.VecDot64(column[..nPad], scores[..nPad]);
+                int t = job / H, h = job % H, kvh = h / group;
+                int nKv = _atStart + t + 1;
+                Attention.Head(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap, _kvCap, nKv, D,
+                    c.AttentionScale, batched, scratch, scratch + _kvCap, att + t * qDim + h * D);
             }
         }
+    }
+
+    /// <summary>Sizes the F32 K / transposed V buffers for a cache of <paramref name="contextSize"/> positions.</summary>
+    private void EnsureKvBuffers(int contextSize)
+    {
+        int cap = Attention.Padded(contextSize);
+        if (cap <= _kvCap) return;
+        _kvCap = cap;
+        _kf = new float[(long)Config.KvDim * cap];
+        _vt = new float[(long)Config.KvDim * cap];
     }
 
     private static void AddBias(float[] y, float[]? bias, int rows)
