@@ -28,7 +28,12 @@ public sealed unsafe class LlamaModel : IModel
     private WeightMatrix? _mmW;
     private int _mmBatch;
     private float* _mmY;
-    private readonly Action<int, int> _mmBody;
+    private readonly Action<int, int> _mmBody, _convBody;
+    // Parallel activation conversion job, and what _qx holds.
+    private WeightMatrix? _cvW;
+    private float[]? _cvX;
+    private int _cvBatch, _qxCols, _qxBatch;
+    private Gguf.GgmlType _qxType;
     // Parallel attention job.
     private int _atLayer, _atT, _atStart;
     private KvCache? _atCache;
@@ -87,6 +92,7 @@ public sealed unsafe class LlamaModel : IModel
         _scores = new float[_pool.WorkerCount][];
         _qx = [];
         _mmBody = MatMulWorker;
+        _convBody = ConvertWorker;
         _atBody = AttentionWorker;
         _cvBody = ConvertKvWorker;
     }
@@ -132,8 +138,8 @@ public sealed unsafe class LlamaModel : IModel
             var L = _layers[l];
             RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
             MatMul(L.Wq, _h, T, _q); AddBias(_q, L.Bq, T);   // q: [T, H*D]
-            MatMul(L.Wk, _h, T, _k); AddBias(_k, L.Bk, T);   // k: [T, Hkv*D]
-            MatMul(L.Wv, _h, T, _v); AddBias(_v, L.Bv, T);   // v: [T, Hkv*D]
+            MatMul(L.Wk, _h, T, _k, sameInput: true); AddBias(_k, L.Bk, T);   // k: [T, Hkv*D]
+            MatMul(L.Wv, _h, T, _v, sameInput: true); AddBias(_v, L.Bv, T);   // v: [T, Hkv*D]
             for (int t = 0; t < T; t++)
             {
                 var cos = _cos.AsSpan(t * half, half);
@@ -154,7 +160,7 @@ public sealed unsafe class LlamaModel : IModel
 
             RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
             MatMul(L.Gate, _h, T, _ff1);                         // [T, F]
-            MatMul(L.Up, _h, T, _ff2);
+            MatMul(L.Up, _h, T, _ff2, sameInput: true);
             SwiGlu(_ff1.AsSpan(0, T * c.FfnDim), _ff2);
             MatMul(L.Down, _ff1, T, _h);
             Add(_x, _h, T * E);
@@ -174,19 +180,39 @@ public sealed unsafe class LlamaModel : IModel
         }
     }
 
-    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y)
+    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y, bool sameInput = false)
     {
-        fixed (float* py = y) MatMul(w, x, batch, py);
+        fixed (float* py = y) MatMul(w, x, batch, py, sameInput);
     }
 
-    private void MatMul(WeightMatrix w, float[] x, int batch, float* y)
+    /// <summary>
+    /// y = W·x on the pool. <paramref name="sameInput"/>: x is the input of the previous product, unchanged, and W
+    /// has the same activation type and width, so the converted activations are reused.
+    /// </summary>
+    private void MatMul(WeightMatrix w, float[] x, int batch, float* y, bool sameInput = false)
     {
         long need = w.ActivationRowBytes * batch;
-        if (_qx.Length < need) _qx = new byte[need];
-        w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
+        if (!(sameInput && _qxType == w.ActivationType && _qxCols == w.Cols && _qxBatch == batch))
+        {
+            if (_qx.Length < need) _qx = new byte[need];
+            _cvW = w; _cvX = x; _cvBatch = batch;
+            if (batch >= 2) _pool.Run(_convBody);
+            else w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
+            _cvW = null; _cvX = null;
+            _qxType = w.ActivationType; _qxCols = w.Cols; _qxBatch = batch;
+        }
         _mmW = w; _mmBatch = batch; _mmY = y;
         _pool.Run(_mmBody);
         _mmW = null;
+    }
+
+    private void ConvertWorker(int index, int count)
+    {
+        var w = _cvW!;
+        var (s, e) = WorkerPool.Split(_cvBatch, index, count);
+        if (s >= e) return;
+        long arb = w.ActivationRowBytes;
+        w.ConvertActivations(_cvX.AsSpan(s * w.Cols, (e - s) * w.Cols), e - s, _qx.AsSpan((int)(s * arb), (int)((e - s) * arb)));
     }
 
     private void MatMulWorker(int index, int count)
