@@ -59,6 +59,13 @@ public sealed unsafe class WeightMatrix
         if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
         if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
         int n = Cols;
+        if (Type == GgmlType.Q8_0 && TileQ8_0.IsSupported)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                TileQ8_0.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
+            return;
+        }
         // llama.cpp hands float-type matmuls with two or more activation rows to tinyBLAS (other summation order).
         var dot = batch >= 2 && n % 16 == 0 && Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? ChainDotFor(Type) : DotFor(Type);
         fixed (byte* pq = qx)

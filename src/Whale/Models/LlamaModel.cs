@@ -28,11 +28,19 @@ public sealed unsafe class LlamaModel : IModel
     private WeightMatrix? _mmW;
     private int _mmBatch;
     private float* _mmY;
-    private readonly Action<int, int> _mmBody;
+    private readonly Action<int, int> _mmBody, _convBody;
+    // Parallel activation conversion job, and what _qx holds.
+    private WeightMatrix? _cvW;
+    private float[]? _cvX;
+    private int _cvBatch, _qxCols, _qxBatch;
+    private Gguf.GgmlType _qxType;
     // Parallel attention job.
     private int _atLayer, _atT, _atStart;
     private KvCache? _atCache;
-    private readonly Action<int, int> _atBody;
+    private readonly Action<int, int> _atBody, _cvBody;
+    // F32 copies of the current layer's cache rows: K [Hkv][pos][D], V transposed [Hkv][D][pos]; _kvCap positions.
+    private float[] _kf = [], _vt = [];
+    private int _kvCap;
 
     /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
     public LlamaModel(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
@@ -84,7 +92,9 @@ public sealed unsafe class LlamaModel : IModel
         _scores = new float[_pool.WorkerCount][];
         _qx = [];
         _mmBody = MatMulWorker;
+        _convBody = ConvertWorker;
         _atBody = AttentionWorker;
+        _cvBody = ConvertKvWorker;
     }
 
     public ModelConfig Config { get; }
@@ -120,6 +130,7 @@ public sealed unsafe class LlamaModel : IModel
 
         // x: [T, E] embeddings
         for (int t = 0; t < T; t++) _tokenEmbd.DequantizeRow(tokens[t], _x.AsSpan(t * E, E));
+        EnsureKvBuffers(cache.ContextSize);
         for (int t = 0; t < T; t++) _rope.Angles(pos0 + t, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
 
         for (int l = 0; l < c.NumLayers; l++)
@@ -127,8 +138,8 @@ public sealed unsafe class LlamaModel : IModel
             var L = _layers[l];
             RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
             MatMul(L.Wq, _h, T, _q); AddBias(_q, L.Bq, T);   // q: [T, H*D]
-            MatMul(L.Wk, _h, T, _k); AddBias(_k, L.Bk, T);   // k: [T, Hkv*D]
-            MatMul(L.Wv, _h, T, _v); AddBias(_v, L.Bv, T);   // v: [T, Hkv*D]
+            MatMul(L.Wk, _h, T, _k, sameInput: true); AddBias(_k, L.Bk, T);   // k: [T, Hkv*D]
+            MatMul(L.Wv, _h, T, _v, sameInput: true); AddBias(_v, L.Bv, T);   // v: [T, Hkv*D]
             for (int t = 0; t < T; t++)
             {
                 var cos = _cos.AsSpan(t * half, half);
@@ -141,6 +152,7 @@ public sealed unsafe class LlamaModel : IModel
             ToHalf(_v.AsSpan(0, T * kvDim), cache.V(l, pos0, T));
 
             _atLayer = l; _atT = T; _atStart = pos0; _atCache = cache;
+            _pool.Run(_cvBody);
             _pool.Run(_atBody);                                  // att: [T, H*D]
 
             MatMul(L.Wo, _att, T, _h); AddBias(_h, L.Bo, T);
@@ -148,7 +160,7 @@ public sealed unsafe class LlamaModel : IModel
 
             RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
             MatMul(L.Gate, _h, T, _ff1);                         // [T, F]
-            MatMul(L.Up, _h, T, _ff2);
+            MatMul(L.Up, _h, T, _ff2, sameInput: true);
             SwiGlu(_ff1.AsSpan(0, T * c.FfnDim), _ff2);
             MatMul(L.Down, _ff1, T, _h);
             Add(_x, _h, T * E);
@@ -168,19 +180,39 @@ public sealed unsafe class LlamaModel : IModel
         }
     }
 
-    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y)
+    private void MatMul(WeightMatrix w, float[] x, int batch, float[] y, bool sameInput = false)
     {
-        fixed (float* py = y) MatMul(w, x, batch, py);
+        fixed (float* py = y) MatMul(w, x, batch, py, sameInput);
     }
 
-    private void MatMul(WeightMatrix w, float[] x, int batch, float* y)
+    /// <summary>
+    /// y = W·x on the pool. <paramref name="sameInput"/>: x is the input of the previous product, unchanged, and W
+    /// has the same activation type and width, so the converted activations are reused.
+    /// </summary>
+    private void MatMul(WeightMatrix w, float[] x, int batch, float* y, bool sameInput = false)
     {
         long need = w.ActivationRowBytes * batch;
-        if (_qx.Length < need) _qx = new byte[need];
-        w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
+        if (!(sameInput && _qxType == w.ActivationType && _qxCols == w.Cols && _qxBatch == batch))
+        {
+            if (_qx.Length < need) _qx = new byte[need];
+            _cvW = w; _cvX = x; _cvBatch = batch;
+            if (batch >= 2) _pool.Run(_convBody);
+            else w.ConvertActivations(x.AsSpan(0, batch * w.Cols), batch, _qx);
+            _cvW = null; _cvX = null;
+            _qxType = w.ActivationType; _qxCols = w.Cols; _qxBatch = batch;
+        }
         _mmW = w; _mmBatch = batch; _mmY = y;
         _pool.Run(_mmBody);
         _mmW = null;
+    }
+
+    private void ConvertWorker(int index, int count)
+    {
+        var w = _cvW!;
+        var (s, e) = WorkerPool.Split(_cvBatch, index, count);
+        if (s >= e) return;
+        long arb = w.ActivationRowBytes;
+        w.ConvertActivations(_cvX.AsSpan(s * w.Cols, (e - s) * w.Cols), e - s, _qx.AsSpan((int)(s * arb), (int)((e - s) * arb)));
     }
 
     private void MatMulWorker(int index, int count)
@@ -191,73 +223,57 @@ public sealed unsafe class LlamaModel : IModel
         w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
     }
 
-    /// <summary>
-    /// Causal GQA attention over the F16 cache for (token, head) pairs split across workers, computed the way
-    /// llama.cpp's non-flash CPU path does, for bit-level parity: q rounded to F16; K·q and V·p as tinyBLAS
-    /// 16-lane FMA chains for a batch (n &gt;= 2 queries) or as ggml_vec_dot_f16 (4 x 16 lanes) for one token;
-    /// softmax with ggml's vector expf summed per 16 lanes in double; weights rounded to F16.
-    /// </summary>
-    private void AttentionWorker(int index, int count)
+    /// <summary>Converts the layer's cache rows [0, start + T) to F32 (K rows, V transposed), rows split across workers.</summary>
+    private void ConvertKvWorker(int index, int count)
     {
-        const int L = GgmlMath.Lanes;
         var c = Config;
         var cache = _atCache!;
-        int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, kvDim = c.KvDim, qDim = H * D;
-        int total = _atT * H;
-        var (s, e) = WorkerPool.Split(total, index, count);
+        int n = _atStart + _atT;
+        var (s, e) = WorkerPool.Split(n, index, count);
+        fixed (Half* k = cache.K(_atLayer, 0, n))
+        fixed (Half* v = cache.V(_atLayer, 0, n))
+        fixed (float* kf = _kf)
+        fixed (float* vt = _vt)
+        {
+            if (s < e) Attention.ConvertRows(k, v, c.NumKvHeads, c.HeadDim, s, e, kf, vt, _kvCap);
+            if (index == count - 1) Attention.ClearPadding(c.NumKvHeads, c.HeadDim, n, Attention.Padded(n), vt, _kvCap);
+        }
+    }
+
+    /// <summary>Causal GQA attention for (token, head) pairs split across workers (see <see cref="Attention"/>).</summary>
+    private void AttentionWorker(int index, int count)
+    {
+        var c = Config;
+        int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D;
+        var (s, e) = WorkerPool.Split(_atT * H, index, count);
         if (s >= e) return;
         bool batched = _atT >= 2;
-        bool chainKq = batched && D % L == 0;
-        int ctx = cache.ContextSize;
-        int padded = (ctx + 63) / 64 * 64;
         var ws = _scores[index];
-        if (ws is null || ws.Length < 2 * padded + D) ws = _scores[index] = new float[2 * padded + D];
-        var scores = ws.AsSpan(0, padded);
-        var column = ws.AsSpan(padded, padded);
-        var qh = ws.AsSpan(2 * padded, D);
-        Span<float> kr = stackalloc float[D];
-        Span<float> acc = stackalloc float[L];
-        var kAll = cache.K(_atLayer, 0, _atStart + _atT);
-        var vAll = cache.V(_atLayer, 0, _atStart + _atT);
-        for (int job = s; job < e; job++)
+        if (ws is null || ws.Length < _kvCap + D) ws = _scores[index] = new float[_kvCap + D];
+        fixed (float* scratch = ws)
+        fixed (float* q = _q)
+        fixed (float* att = _att)
+        fixed (float* kf = _kf)
+        fixed (float* vt = _vt)
         {
-            int t = job / H, h = job % H, kvh = h / group;
-            int nKv = _atStart + t + 1;
-            int nPad = (nKv + 63) / 64 * 64;
-            var q = _q.AsSpan(t * qDim + h * D, D);
-            for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < nKv; j++)
+            for (int job = s; job < e; job++)
             {
-                var kh = kAll.Slice(j * kvDim + kvh * D, D);
-                for (int d = 0; d < D; d++) kr[d] = (float)kh[d];
-                float dot = chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh);
-                float sc = dot * c.AttentionScale;
-                scores[j] = sc;
-                if (sc > max) max = sc;
-            }
-            double sum = 0;
-            for (int j0 = 0; j0 < nPad; j0 += L)
-            {
-                for (int l = 0; l < L; l++)
-                {
-                    int j = j0 + l;
-                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
-                    scores[j] = ex;
-                    acc[l] = ex;
-                }
-                sum += GgmlMath.Reduce16(acc);
-            }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
-            var o = _att.AsSpan(t * qDim + h * D, D);
-            for (int d = 0; d < D; d++)
-            {
-                for (int j = 0; j < nKv; j++) column[j] = (float)vAll[j * kvDim + kvh * D + d];
-                column[nKv..nPad].Clear();
-                o[d] = batched ? GgmlMath.ChainDot16(column[..nPad], scores[..nPad]) : GgmlMath.VecDot64(column[..nPad], scores[..nPad]);
+                int t = job / H, h = job % H, kvh = h / group;
+                int nKv = _atStart + t + 1;
+                Attention.Head(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap, _kvCap, nKv, D,
+                    c.AttentionScale, batched, scratch, scratch + _kvCap, att + t * qDim + h * D);
             }
         }
+    }
+
+    /// <summary>Sizes the F32 K / transposed V buffers for a cache of <paramref name="contextSize"/> positions.</summary>
+    private void EnsureKvBuffers(int contextSize)
+    {
+        int cap = Attention.Padded(contextSize);
+        if (cap <= _kvCap) return;
+        _kvCap = cap;
+        _kf = new float[(long)Config.KvDim * cap];
+        _vt = new float[(long)Config.KvDim * cap];
     }
 
     private static void AddBias(float[] y, float[]? bias, int rows)

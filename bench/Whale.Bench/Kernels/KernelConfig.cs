@@ -1,0 +1,14 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+
+namespace Whale.Bench.Kernels;
+
+/// <summary>Short jobs (the machine is shared and kernels are stable) plus a GB/s column.</summary>
+internal static class KernelConfig
+{
+    public static IConfig Create() => DefaultConfig.Instance
+        .AddJob(Job.ShortRun.WithId("short"))
+        .AddColumn(new ThroughputColumn())
+        .WithOptions(ConfigOptions.JoinSummary);
+}

@@ -1,0 +1,214 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Whale.Kernels.Quant;
+
+namespace Whale.Kernels;
+
+/// <summary>
+/// Causal attention of one query head over the F16 cache, computed the way llama.cpp's non-flash CPU path does
+/// (bit for bit): q rounded to F16; K·q and V·p as tinyBLAS 16-lane FMA chains for a batch of queries or as
+/// ggml_vec_dot_f16 (4 x 16 lanes over 64-value steps) for one token; softmax with ggml's vector expf summed per
+/// 16 lanes in double; weights rounded to F16. The SIMD path works on K rows and transposed V rows converted to
+/// F32 once per layer (<see cref="ConvertRows"/>); <see cref="ReferenceHead"/> is the scalar definition.
+/// </summary>
+internal static unsafe class Attention
+{
+    private const int L = GgmlMath.Lanes;
+
+    /// <summary>True when <see cref="Head"/> takes the AVX-512 path (else it calls <see cref="ReferenceHead"/> semantics).</summary>
+    public static bool IsAccelerated => Avx512F.IsSupported;
+
+    /// <summary>Cache positions rounded up to 64 (the V·p length).</summary>
+    public static int Padded(int n) => (n + 63) / 64 * 64;
+
+    /// <summary>
+    /// Converts cache rows [j0, j1) of every kv head: K to <paramref name="kf"/>[kvh][j][D] (stride
+    /// <paramref name="rowsCap"/> rows per head), V transposed to <paramref name="vt"/>[kvh][d][j] (stride
+    /// <paramref name="rowsCap"/> per d, D rows per head).
+    /// </summary>
+    public static void ConvertRows(Half* k, Half* v, int kvHeads, int headDim, int j0, int j1, float* kf, float* vt, int rowsCap)
+    {
+        int kvDim = kvHeads * headDim;
+        for (int j = j0; j < j1; j++)
+        {
+            ushort* kr = (ushort*)k + (long)j * kvDim;
+            ushort* vr = (ushort*)v + (long)j * kvDim;
+            for (int h = 0; h < kvHeads; h++)
+            {
+                float* kd = kf + ((long)h * rowsCap + j) * headDim;
+                ConvertHalf(kr + h * headDim, kd, headDim);
+                float* vd = vt + (long)h * headDim * rowsCap + j;
+                ushort* vs = vr + h * headDim;
+                for (int d = 0; d < headDim; d++) vd[(long)d * rowsCap] = Fp16.ToFloat(vs[d]);
+            }
+        }
+    }
+
+    /// <summary>Zeroes V columns [n, nPad) of every kv head (the padding V·p reads).</summary>
+    public static void ClearPadding(int kvHeads, int headDim, int n, int nPad, float* vt, int rowsCap)
+    {
+        if (nPad <= n) return;
+        for (int r = 0; r < kvHeads * headDim; r++)
+            new Span<float>(vt + (long)r * rowsCap + n, nPad - n).Clear();
+    }
+
+    /// <summary>
+    /// o = softmax(scale · K·q) · V for one query head over cache positions [0, nKv); <paramref name="kf"/> and
+    /// <paramref name="vt"/> point at this head's kv head (see <see cref="ConvertRows"/>). Scratch: scores
+    /// (Padded(nKv) floats), qh (D floats).
+    /// </summary>
+    public static void Head(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, float scale, bool batched,
+        float* scores, float* qh, float* o)
+    {
+        int D = headDim, nPad = Padded(nKv);
+        for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
+        bool chainKq = batched && D % L == 0;
+        bool simd = Avx512F.IsSupported;
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < nKv; j++)
+        {
+            float* kr = kf + (long)j * D;
+            float dot = !simd ? (chainKq ? GgmlMath.ChainDot16(new(kr, D), new(qh, D)) : GgmlMath.VecDot64(new(kr, D), new(qh, D)))
+                : chainKq ? VecDot.ChainF32(kr, qh, D) : VecDot.F32(kr, qh, D);
+            float sc = dot * scale;
+            scores[j] = sc;
+            if (sc > max) max = sc;
+        }
+        double sum = 0;
+        if (simd)
+        {
+            var vmax = Vector512.Create(max);
+            for (int j0 = 0; j0 < nPad; j0 += L)
+            {
+                Vector512<float> ex;
+                if (j0 + L <= nKv) ex = Exp(Vector512.Load(scores + j0) - vmax);
+                else
+                {
+                    var idx = Vector512.Create(j0) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                    var valid = Vector512.LessThan(idx, Vector512.Create(nKv)).AsSingle();
+                    // lanes past nKv hold stale values: zero them before exp, and the results after
+                    var s = Vector512.ConditionalSelect(valid, Vector512.Load(scores + j0), vmax);
+                    ex = Vector512.ConditionalSelect(valid, Exp(s - vmax), Vector512<float>.Zero);
+                }
+                ex.Store(scores + j0);
+                sum += HSum(ex);
+            }
+            var inv = Vector512.Create((float)(1.0 / sum));
+            for (int j = 0; j < nPad; j += L) RoundToHalf(Vector512.Load(scores + j) * inv).Store(scores + j);
+            for (int d = 0; d < D; d++)
+                o[d] = batched ? VecDot.ChainF32(vt + (long)d * rowsCap, scores, nPad) : VecDot.F32(vt + (long)d * rowsCap, scores, nPad);
+            return;
+        }
+        float* acc = stackalloc float[L];
+        for (int j0 = 0; j0 < nPad; j0 += L)
+        {
+            for (int l = 0; l < L; l++)
+            {
+                int j = j0 + l;
+                float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
+                scores[j] = ex;
+                acc[l] = ex;
+            }
+            sum += GgmlMath.Reduce16(new ReadOnlySpan<float>(acc, L));
+        }
+        float invs = (float)(1.0 / sum);
+        for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * invs);
+        var p = new ReadOnlySpan<float>(scores, nPad);
+        for (int d = 0; d < D; d++)
+        {
+            var col = new ReadOnlySpan<float>(vt + (long)d * rowsCap, nPad);
+            o[d] = batched ? GgmlMath.ChainDot16(col, p) : GgmlMath.VecDot64(col, p);
+        }
+    }
+
+    /// <summary>The scalar definition (the original implementation) over the F16 cache rows of kv head <paramref name="kvh"/>.</summary>
+    public static void ReferenceHead(ReadOnlySpan<float> q, ReadOnlySpan<Half> kAll, ReadOnlySpan<Half> vAll, int kvDim, int kvh,
+        int headDim, int nKv, float scale, bool batched, Span<float> o)
+    {
+        int D = headDim, nPad = Padded(nKv);
+        bool chainKq = batched && D % L == 0;
+        var scores = new float[nPad];
+        var column = new float[nPad];
+        var qh = new float[D];
+        var kr = new float[D];
+        Span<float> acc = stackalloc float[L];
+        for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < nKv; j++)
+        {
+            var kh = kAll.Slice(j * kvDim + kvh * D, D);
+            for (int d = 0; d < D; d++) kr[d] = (float)kh[d];
+            float dot = chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh);
+            float sc = dot * scale;
+            scores[j] = sc;
+            if (sc > max) max = sc;
+        }
+        double sum = 0;
+        for (int j0 = 0; j0 < nPad; j0 += L)
+        {
+            for (int l = 0; l < L; l++)
+            {
+                int j = j0 + l;
+                float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
+                scores[j] = ex;
+                acc[l] = ex;
+            }
+            sum += GgmlMath.Reduce16(acc);
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+        for (int d = 0; d < D; d++)
+        {
+            for (int j = 0; j < nKv; j++) column[j] = (float)vAll[j * kvDim + kvh * D + d];
+            o[d] = batched ? GgmlMath.ChainDot16(column, scores) : GgmlMath.VecDot64(column, scores);
+        }
+    }
+
+    /// <summary>ggml_v_expf (AVX-512 form): 2^n · p(b) with vscalefps; |n| &gt; 192 gives 0 or +inf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x)
+    {
+        var r = Vector512.Create(BitConverter.UInt32BitsToSingle(0x4b400000));
+        var z = Avx512F.FusedMultiplyAdd(x, Vector512.Create(BitConverter.UInt32BitsToSingle(0x3fb8aa3b)), r);
+        var n = z - r;
+        var b = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(BitConverter.UInt32BitsToSingle(0x35bfbe8e)),
+            Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(BitConverter.UInt32BitsToSingle(0x3f317200)), x));
+        var u = b * b;
+        var j = Avx512F.FusedMultiplyAdd(
+            Avx512F.FusedMultiplyAdd(
+                Avx512F.FusedMultiplyAdd(Vector512.Create(BitConverter.UInt32BitsToSingle(0x3c072010)), b, Vector512.Create(BitConverter.UInt32BitsToSingle(0x3d2b9f17))),
+                u,
+                Avx512F.FusedMultiplyAdd(Vector512.Create(BitConverter.UInt32BitsToSingle(0x3e2aaf33)), b, Vector512.Create(BitConverter.UInt32BitsToSingle(0x3efffedb)))),
+            u,
+            Avx512F.FusedMultiplyAdd(Vector512.Create(BitConverter.UInt32BitsToSingle(0x3f7ffff6)), b, Vector512<float>.One));
+        var res = Avx512F.Scale(j, n);
+        var big = Vector512.GreaterThan(Vector512.Abs(n), Vector512.Create(192f));
+        if (big == Vector512<float>.Zero) return res;
+        var alt = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(n, Vector512<float>.Zero), Vector512<float>.Zero, Vector512.Create(float.PositiveInfinity));
+        return Vector512.ConditionalSelect(big, alt, res);
+    }
+
+    /// <summary>Rounds non-negative finite floats below 65520 to the nearest F16 value (ties to even), as (float)(Half)x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> RoundToHalf(Vector512<float> x)
+    {
+        var bits = x.AsUInt32();
+        var normal = ((bits + Vector512.Create(0xFFFu) + ((bits >>> 13) & Vector512<uint>.One)) & Vector512.Create(~0x1FFFu)).AsSingle();
+        var half = Vector512.Create(0.5f);
+        var sub = (x + half) - half;   // below 2^-14 the F16 step is 2^-24, the ulp of [0.5, 1)
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(6.103515625e-05f)), sub, normal);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HSum(Vector512<float> v)
+    {
+        var s8 = v.GetLower() + v.GetUpper();
+        var s = s8.GetLower() + s8.GetUpper();
+        return (s.GetElement(0) + s.GetElement(2)) + (s.GetElement(1) + s.GetElement(3));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ConvertHalf(ushort* src, float* dst, int n)
+        => System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, n), new Span<float>(dst, n));
+}

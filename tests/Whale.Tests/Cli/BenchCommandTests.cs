@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Whale.Gguf;
+using Whale.Tests.TestData;
+
+namespace Whale.Tests.Cli;
+
+public class BenchCommandTests
+{
+    [Fact]
+    public void JsonPrintsOneObjectPerTestWithMedianSpeed()
+    {
+        string path = SyntheticModels.Get("qwen2", GgmlType.Q8_0);
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", path, "-t", "1,2", "-p", "16", "-n", "4", "-r", "2", "--json", "--no-probe");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        var tests = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["pp16", "tg4", "pp16", "tg4"], tests.Select(t => t.GetProperty("test").GetString()));
+        Assert.Equal([1, 1, 2, 2], tests.Select(t => t.GetProperty("threads").GetInt32()));
+        Assert.All(tests, t => Assert.True(t.GetProperty("tokens_per_second").GetDouble() > 0));
+        Assert.All(tests, t => Assert.Equal(2, t.GetProperty("samples").GetArrayLength()));
+        Assert.True(tests[1].GetProperty("bytes_per_token").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void TablePrintsDepthTestsAndProbe()
+    {
+        string path = SyntheticModels.Get("llama", GgmlType.Q4_K);
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", path, "-t", "1", "-p", "8", "-n", "2", "-r", "1", "-d", "0,8");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("| pp8 |", stdout, StringComparison.Ordinal);
+        Assert.Contains("| tg2 @ d8 |", stdout, StringComparison.Ordinal);
+        Assert.Contains("read-bandwidth probe", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadThreadListIsUsageError()
+    {
+        var (code, _, stderr) = CliRunner.Run("bench", "--model", "x.gguf", "-t", "1,zero");
+        Assert.Equal(1, code);
+        Assert.Contains("--threads", stderr, StringComparison.Ordinal);
+    }
+}

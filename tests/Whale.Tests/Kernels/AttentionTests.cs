@@ -1,0 +1,94 @@
+using System.Runtime.Intrinsics;
+using Whale.Kernels;
+
+namespace Whale.Tests.Kernels;
+
+public unsafe class AttentionTests
+{
+    [Theory]
+    [InlineData(128, 2, true)]
+    [InlineData(128, 2, false)]
+    [InlineData(64, 1, true)]
+    [InlineData(72, 3, true)]
+    [InlineData(72, 3, false)]
+    public void HeadMatchesScalarDefinitionBitForBit(int headDim, int kvHeads, bool batched)
+    {
+        var rng = new Random(headDim * 31 + kvHeads);
+        int maxN = 150, kvDim = kvHeads * headDim, cap = Attention.Padded(maxN);
+        var k = new Half[maxN * kvDim];
+        var v = new Half[maxN * kvDim];
+        for (int i = 0; i < k.Length; i++) { k[i] = (Half)(rng.NextDouble() * 4 - 2); v[i] = (Half)(rng.NextDouble() * 2 - 1); }
+        var kf = new float[kvDim * cap];
+        var vt = new float[kvDim * cap];
+        var q = new float[headDim];
+        var o = new float[headDim];
+        var expected = new float[headDim];
+        var scratch = new float[cap + headDim];
+        foreach (int n in new[] { 1, 2, 15, 16, 17, 63, 64, 65, 100, 128, 129, 150 })
+        {
+            for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 6 - 3);
+            vt.AsSpan().Fill(float.NaN);   // stale garbage must not leak through the padding
+            fixed (Half* pk = k)
+            fixed (Half* pv = v)
+            fixed (float* pkf = kf)
+            fixed (float* pvt = vt)
+            fixed (float* pq = q)
+            fixed (float* po = o)
+            fixed (float* ps = scratch)
+            {
+                Attention.ConvertRows(pk, pv, kvHeads, headDim, 0, n, pkf, pvt, cap);
+                Attention.ClearPadding(kvHeads, headDim, n, Attention.Padded(n), pvt, cap);
+                for (int kvh = 0; kvh < kvHeads; kvh++)
+                {
+                    Attention.Head(pq, pkf + kvh * cap * headDim, pvt + kvh * headDim * cap, cap, n, headDim, 0.088f, batched, ps, ps + cap, po);
+                    Attention.ReferenceHead(q, k, v, kvDim, kvh, headDim, n, 0.088f, batched, expected);
+                    for (int d = 0; d < headDim; d++)
+                        Assert.True(BitConverter.SingleToInt32Bits(expected[d]) == BitConverter.SingleToInt32Bits(o[d]),
+                            $"n={n} kvh={kvh} d={d}: {o[d]} vs {expected[d]}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void VectorExpMatchesScalar()
+    {
+        if (!Vector512.IsHardwareAccelerated) return;
+        var rng = new Random(5);
+        var x = new float[16];
+        for (int it = 0; it < 20000; it++)
+        {
+            for (int l = 0; l < 16; l++)
+                x[l] = it < 10 ? new[] { 0f, -0f, -1e-30f, -87.3f, -88.8f, -103f, -150f, -200f, -1000f, float.NegativeInfinity }[it] - l
+                    : (float)(rng.NextDouble() * 240 - 200);
+            var y = Attention.Exp(Vector512.Create(x));
+            for (int l = 0; l < 16; l++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(GgmlMath.Exp(x[l])), BitConverter.SingleToInt32Bits(y[l]));
+        }
+    }
+
+    [Fact]
+    public void RoundToHalfMatchesHalfCast()
+    {
+        if (!Vector512.IsHardwareAccelerated) return;
+        var rng = new Random(9);
+        var x = new float[16];
+        // every F16 value, its neighbours and the midpoints between consecutive values, plus random values
+        var values = new List<float>();
+        for (int h = 0; h < 0x7C00; h++)
+        {
+            float a = (float)BitConverter.UInt16BitsToHalf((ushort)h), b = (float)BitConverter.UInt16BitsToHalf((ushort)(h + 1));
+            float mid = (a + b) / 2;
+            values.AddRange([a, mid, BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(mid) + 1), mid > 0 ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(mid) - 1) : 0]);
+        }
+        for (int i = 0; i < 100000; i++) values.Add((float)rng.NextDouble() * MathF.Pow(2, -rng.Next(0, 30)));
+        values.RemoveAll(f => !(f < 65504));
+        for (int i = 0; i + 16 <= values.Count; i += 16)
+        {
+            values.CopyTo(i, x, 0, 16);
+            var y = Attention.RoundToHalf(Vector512.Create(x));
+            for (int l = 0; l < 16; l++)
+                Assert.True(BitConverter.SingleToInt32Bits((float)(Half)x[l]) == BitConverter.SingleToInt32Bits(y[l]), $"{x[l]:R}: {y[l]:R} vs {(float)(Half)x[l]:R}");
+        }
+    }
+}
