@@ -37,7 +37,16 @@ internal static class InspectCommand
                 var c = ModelConfig.FromGguf(f);
                 long perToken = 2L * c.NumLayers * c.KvDim * 2;
                 o.WriteLine($"architecture: {c.Architecture}, layers {c.NumLayers}, embed {c.EmbedDim}, heads {c.NumHeads}/{c.NumKvHeads} kv, head dim {c.HeadDim}, ffn {c.FfnDim}, vocab {c.VocabSize}, context {c.ContextLength}");
-                o.WriteLine($"KV cache (F16): {perToken:N0} bytes per token");
+                if (c.Architecture == "deepseek2")
+                {
+                    var ds = Whale.Models.DeepSeek2.DeepSeek2Config.FromGguf(f);
+                    o.WriteLine($"deepseek2: {(ds.SplitKvB ? "attn_k_b/attn_v_b" : "legacy attn_kv_b (split at load)")}, q_lora_rank {ds.QLoraRank}, kv_lora_rank {ds.KvLoraRank}, head dims nope {ds.QkNopeDim} rope {ds.QkRopeDim} v {ds.VHeadDim}, experts {ds.ExpertUsedCount}/{ds.ExpertCount} (+{ds.SharedExpertCount} shared, groups {ds.ExpertGroupUsedCount}/{ds.ExpertGroupCount}), {ds.Gating} gating, kq_scale {ds.KqScale:G6}");
+                    o.WriteLine($"KV cache (F16): {ds.KvBytesPerToken:N0} bytes per token (MLA latent {ds.KvLoraRank} + rope key {ds.QkRopeDim} per layer); full multi-head K/V would take {ds.MultiHeadKvBytesPerToken:N0} bytes per token ({(double)ds.MultiHeadKvBytesPerToken / ds.KvBytesPerToken:F1}x)");
+                }
+                else
+                {
+                    o.WriteLine($"KV cache (F16): {perToken:N0} bytes per token");
+                }
             }
             catch (Exception e) when (e is NotSupportedException or GgufException)
             {

@@ -12,9 +12,10 @@ internal static class SynthCommand
 {
     public static Command Create(CliIo io)
     {
-        var arch = new Option<string>("--arch") { Description = "architecture: llama or qwen2", DefaultValueFactory = _ => "qwen2" };
-        var preset = new Option<string>("--preset") { Description = $"shape: {string.Join(", ", SyntheticShape.Presets.Keys)}", DefaultValueFactory = _ => "tiny" };
-        var type = new Option<string>("--type") { Description = "tensor type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K", DefaultValueFactory = _ => "F32" };
+        var arch = new Option<string>("--arch") { Description = "architecture: llama, qwen2 or deepseek2", DefaultValueFactory = _ => "qwen2" };
+        var preset = new Option<string>("--preset") { Description = $"shape: {string.Join(", ", SyntheticShape.Presets.Keys)}; deepseek2: {string.Join(", ", SyntheticDeepSeek2Shape.Presets.Keys)} (default v3-tiny)", DefaultValueFactory = _ => "tiny" };
+        var type = new Option<string>("--type") { Description = "tensor type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K (deepseek2 also Q4_K_M)", DefaultValueFactory = _ => "F32" };
+        var legacyMla = new Option<bool>("--legacy-mla") { Description = "deepseek2: write the legacy layout (attn_kv_b) instead of attn_k_b/attn_v_b" };
         var vocab = new Option<string>("--vocab") { Description = $"vocabulary: {string.Join(", ", SyntheticVocab.Sources.Keys)}", DefaultValueFactory = _ => "deepseek-r1-distill-qwen" };
         var vocabSize = new Option<int>("--vocab-size") { Description = "keep only the first N ordinary tokens (plus the special ones); 0 = all", DefaultValueFactory = _ => 0 };
         var layers = new Option<int?>("--layers") { Description = "override the preset's layer count" };
@@ -23,17 +24,31 @@ internal static class SynthCommand
         var output = new Option<string>("--output", "-o") { Description = "output GGUF path", Required = true };
         var cmd = new Command("synth", "Write a synthetic GGUF model (seeded random weights, real vocabulary)")
         {
-            arch, preset, type, vocab, vocabSize, layers, seed, tokenizers, output,
+            arch, preset, type, vocab, vocabSize, layers, seed, tokenizers, output, legacyMla,
         };
         cmd.SetAction(r =>
         {
-            if (!Enum.TryParse<GgmlType>(r.GetValue(type), ignoreCase: true, out var t) || !GgmlTypeTraits.IsComputeSupported(t))
+            bool deepseek = r.GetValue(arch) == "deepseek2";
+            string typeName = r.GetValue(type)!;
+            bool mixed = deepseek && typeName.EndsWith("_M", StringComparison.OrdinalIgnoreCase);
+            if (mixed) typeName = typeName[..^2];
+            if (!Enum.TryParse<GgmlType>(typeName, ignoreCase: true, out var t) || !GgmlTypeTraits.IsComputeSupported(t))
                 throw new ArgumentException($"unsupported --type '{r.GetValue(type)}'");
             string dir = r.GetValue(tokenizers) ?? FindTokenizers()
                 ?? throw new ArgumentException("tokenizer files not found: pass --tokenizers DIR or set WHALE_TOKENIZERS");
-            var v = SyntheticVocab.Load(dir, r.GetValue(vocab)!);
+            var vocabResult = r.GetResult(vocab);
+            var v = SyntheticVocab.Load(dir, deepseek && (vocabResult is null || vocabResult.Implicit) ? "deepseek-v3" : r.GetValue(vocab)!);
             int keep = r.GetValue(vocabSize);
             if (keep > 0) v = SyntheticVocab.Truncate(v, keep);
+            if (deepseek)
+            {
+                var presetResult = r.GetResult(preset);
+                string name = presetResult is null || presetResult.Implicit ? "v3-tiny" : r.GetValue(preset)!;
+                string dsPath = SyntheticDeepSeek2Writer.Write(r.GetValue(output)!, SyntheticDeepSeek2Shape.Get(name), t, v,
+                    r.GetValue(seed), r.GetValue(layers), r.GetValue(legacyMla), mixed);
+                io.Err.WriteLine($"wrote {dsPath} ({new FileInfo(dsPath).Length:N0} bytes, {v.Tokens.Length} tokens)");
+                return 0;
+            }
             string path = SyntheticModelWriter.Write(r.GetValue(output)!, r.GetValue(arch)!, SyntheticShape.Get(r.GetValue(preset)!), t, v, r.GetValue(seed), r.GetValue(layers));
             io.Err.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {v.Tokens.Length} tokens)");
             return 0;

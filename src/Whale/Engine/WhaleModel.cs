@@ -96,6 +96,7 @@ public sealed class WhaleModel : IDisposable
         return arch switch
         {
             "llama" or "qwen2" => new LlamaModel(file, pool, batch),
+            "deepseek2" => new Models.DeepSeek2.DeepSeek2Model(file, pool, batch),
             _ => throw new NotSupportedException($"{file.Path}: unsupported architecture '{arch}' (supported: {string.Join(", ", ModelConfig.SupportedArchitectures)})"),
         };
     }

@@ -7,7 +7,7 @@ namespace Whale.Models;
 public sealed record ModelConfig
 {
     /// <summary>Architectures this build runs.</summary>
-    public static IReadOnlyList<string> SupportedArchitectures { get; } = ["llama", "qwen2"];
+    public static IReadOnlyList<string> SupportedArchitectures { get; } = ["llama", "qwen2", "deepseek2"];
 
     public required string Architecture { get; init; }
     public required int NumLayers { get; init; }
@@ -36,6 +36,7 @@ public sealed record ModelConfig
         string arch = file.Architecture ?? throw new GgufException($"{file.Path}: missing metadata key 'general.architecture'");
         if (!SupportedArchitectures.Contains(arch))
             throw new NotSupportedException($"{file.Path}: unsupported architecture '{arch}' (supported: {string.Join(", ", SupportedArchitectures)})");
+        if (arch == "deepseek2") return DeepSeek2.DeepSeek2Config.FromGguf(file).ToModelConfig();
         string p = arch + ".";
         int Req(string key)
         {
