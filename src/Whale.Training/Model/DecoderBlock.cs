@@ -24,9 +24,9 @@ public sealed class DecoderBlock : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, NormRope rope, int offset = 0)
+    public Tensor Forward(Tensor x, NormRope rope, int offset = 0, LayerCache? cache = null)
     {
-        var x1 = x + attn.Forward(attn_norm.forward(x), rope, offset);
+        var x1 = x + attn.Forward(attn_norm.forward(x), rope, offset, cache);
         var h = ffn_norm.forward(x1);
         return x1 + (ffn is not null ? ffn.forward(h) : moe!.Forward(h));
     }

@@ -37,10 +37,14 @@ public sealed class DeepSeekV3Model : nn.Module
     public TinyDeepSeekConfig Config { get; }
 
     /// <summary>tokens [B, T] -> logits [B, T, V] and the final-normed hidden state [B, T, E].</summary>
-    public (Tensor Logits, Tensor Hidden) Forward(Tensor tokens)
+    public (Tensor Logits, Tensor Hidden) Forward(Tensor tokens) => Forward(tokens, null);
+
+    /// <summary>As <see cref="Forward(Tensor)"/>, continuing after the positions held by <paramref name="caches"/> (one per block).</summary>
+    public (Tensor Logits, Tensor Hidden) Forward(Tensor tokens, IReadOnlyList<LayerCache>? caches)
     {
         var x = token_embd.index_select(0, tokens.flatten()).view(tokens.shape[0], tokens.shape[1], Config.Embed);
-        foreach (var b in blocks) x = b.Forward(x, _rope);
+        int offset = caches is null ? 0 : caches[0].Length;
+        for (int l = 0; l < blocks.Count; l++) x = blocks[l].Forward(x, _rope, offset, caches?[l]);
         var h = output_norm.forward(x);
         return (F.linear(h, output), h);
     }

@@ -45,8 +45,8 @@ public sealed class Mla : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>x [B, T, E] -> [B, T, E]; causal; positions offset..offset+T-1.</summary>
-    public Tensor Forward(Tensor x, NormRope rope, int offset = 0)
+    /// <summary>x [B, T, E] -> [B, T, E]; causal; positions offset..offset+T-1 (with a cache: after its positions).</summary>
+    public Tensor Forward(Tensor x, NormRope rope, int offset = 0, LayerCache? cache = null)
     {
         var c = _c;
         long B = x.shape[0], T = x.shape[1];
@@ -60,10 +60,12 @@ public sealed class Mla : nn.Module
         var kPe = rope.Apply(kv.narrow(-1, C, c.QkRope).contiguous(), offset); // [B, T, Dr]
         var kNope = einsum("btc,hdc->bhtd", latent, k_b);                      // [B, H, T, Dn]
         var v = einsum("btc,hdc->bhtd", latent, v_b);                          // [B, H, T, Dv]
-        var scores = matmul(qNope.permute(0, 2, 1, 3), kNope.transpose(-1, -2))      // [B, H, T, T]
+        if (cache is not null) (kNope, v, kPe) = cache.Append(kNope, v, kPe); // S = cached + T keys
+        long S = kNope.shape[2];
+        var scores = matmul(qNope.permute(0, 2, 1, 3), kNope.transpose(-1, -2))      // [B, H, T, S]
                    + matmul(qPe.permute(0, 2, 1, 3), kPe.unsqueeze(1).transpose(-1, -2));
         scores = scores * c.KqScale;
-        var mask = ones(T, T, dtype: ScalarType.Bool).triu(1);
+        var mask = ones(T, S, dtype: ScalarType.Bool).triu(S - T + 1);
         scores = scores.masked_fill(mask, float.NegativeInfinity);
         var p = F.softmax(scores, -1);
         var outh = matmul(p, v);                                              // [B, H, T, Dv]

@@ -8,23 +8,23 @@ namespace Whale.Training.Model;
 public sealed record TinyDeepSeekConfig
 {
     public int VocabSize { get; init; }
-    public int Layers { get; init; } = 4;
-    public int Embed { get; init; } = 128;
+    public int Layers { get; init; } = 3;
+    public int Embed { get; init; } = 96;
     public int Heads { get; init; } = 4;
     /// <summary>0 = direct attn_q (V2-Lite style), else q_a/q_a_norm/q_b.</summary>
-    public int QLoraRank { get; init; } = 64;
-    public int KvLoraRank { get; init; } = 64;
+    public int QLoraRank { get; init; } = 48;
+    public int KvLoraRank { get; init; } = 48;
     public int QkNope { get; init; } = 16;
-    public int QkRope { get; init; } = 16;
+    public int QkRope { get; init; } = 8;
     public int VHead { get; init; } = 16;
-    public int Ffn { get; init; } = 256;
-    public int ExpertFfn { get; init; } = 64;
-    public int Experts { get; init; } = 8;
+    public int Ffn { get; init; } = 192;
+    public int ExpertFfn { get; init; } = 48;
+    public int Experts { get; init; } = 6;
     public int ExpertsUsed { get; init; } = 2;
     public int SharedExperts { get; init; } = 1;
     public int LeadingDense { get; init; } = 1;
     /// <summary>Expert groups for group-limited routing (0 or 1 = off).</summary>
-    public int ExpertGroups { get; init; } = 4;
+    public int ExpertGroups { get; init; } = 3;
     public int ExpertGroupsUsed { get; init; } = 2;
     public bool WeightsNorm { get; init; } = true;
     public float WeightsScale { get; init; } = 2.5f;
@@ -39,7 +39,7 @@ public sealed record TinyDeepSeekConfig
     /// <summary>Softmax scale 1/sqrt(Dn + Dr) (no YaRN: the model's context is short).</summary>
     public float KqScale => 1f / MathF.Sqrt(QkHead);
 
-    /// <summary>The recipe's model (about 1.4M parameters with the MTP block).</summary>
+    /// <summary>The recipe's model (about 0.5M parameters with the MTP block).</summary>
     public static TinyDeepSeekConfig Tiny(int vocab) => new() { VocabSize = vocab };
 
     /// <summary>A smaller model for the smoke recipe and tests.</summary>
