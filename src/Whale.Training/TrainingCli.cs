@@ -25,7 +25,8 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
             if (rest.Count > 0 && !rest[0].StartsWith('-')) rest.RemoveAt(0);
             var opts = Parse(rest);
             string Opt(string k, string d) => opts.TryGetValue(k, out var v) ? v : d;
-            int threads = int.Parse(Opt("threads", Math.Min(Environment.ProcessorCount, 2).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+            // one libtorch thread by default: on a busy 2-core machine its OpenMP workers spin against each other (10x slower)
+            int threads = int.Parse(Opt("threads", "1"), CultureInfo.InvariantCulture);
             switch (verb)
             {
                 case "train":

@@ -8,15 +8,15 @@ public sealed record Recipe
     public bool Smoke { get; init; }
     public int BpeMerges { get; init; } = 160;
     public int BatchSize { get; init; } = 16;
-    public int PretrainSteps { get; init; } = 600;
+    public int PretrainSteps { get; init; } = 400;
     public float PretrainLr { get; init; } = 3e-3f;
-    public int SftSteps { get; init; } = 600;
+    public int SftSteps { get; init; } = 500;
     public float SftLr { get; init; } = 1e-3f;
     /// <summary>MTP loss weight (DeepSeek-V3 uses 0.3 early, 0.1 later).</summary>
     public float MtpWeight { get; init; } = 0.3f;
     /// <summary>Bias update speed of the auxiliary-loss-free balancing.</summary>
     public float BiasGamma { get; init; } = 0.002f;
-    public int GrpoSteps { get; init; } = 40;
+    public int GrpoSteps { get; init; } = 30;
     public int GrpoPrompts { get; init; } = 4;
     public int GrpoGroup { get; init; } = 8;
     public int GrpoInner { get; init; } = 2;
