@@ -3,7 +3,7 @@ using Whale.Cli.Commands;
 
 namespace Whale.Cli;
 
-/// <summary>The <c>whale</c> command line: run, chat, synth, inspect. Callable in-process with any writers (tests).</summary>
+/// <summary>The <c>whale</c> command line: run, chat, synth, inspect, train. Callable in-process with any writers (tests).</summary>
 public static class WhaleCli
 {
     /// <summary>Parses and runs; returns the exit code (0 success, 1 error, 2 usage).</summary>
@@ -16,6 +16,7 @@ public static class WhaleCli
             ChatCommand.Create(io),
             InspectCommand.Create(io),
             SynthCommand.Create(io),
+            TrainCommand.Create(io),
         };
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };

@@ -60,7 +60,7 @@ public sealed class GgufExporterTests(ITestOutputHelper output) : IDisposable
     /// <summary>
     /// TorchSharp forward logits against Whale's engine on the exported F32 file, last position of several prefixes.
     /// Whale keeps the MLA cache in F16 (as llama.cpp does), so the latent and rope key are rounded to F16: ~1e-3 of
-    /// the logit range. The bias is non-zero so selection differs from the scores, and groups are on.
+    /// the logit range (measured 1.7e-4 to 2.3e-4). The bias is non-zero so selection differs from the scores, and groups are on.
     /// </summary>
     [Theory]
     [InlineData(true)]
@@ -92,6 +92,6 @@ public sealed class GgufExporterTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(Array.IndexOf(theirs, theirs.Max()), Array.IndexOf(ours, ours.Max()));
         }
         output.WriteLine($"qLora={qLora}: {ids.Length} tokens, worst max|diff|/max|logit| = {worst:E2}");
-        Assert.True(worst < 5e-3, $"max|diff|/max|logit| = {worst:E2}");
+        Assert.True(worst < 1e-3, $"max|diff|/max|logit| = {worst:E2}");
     }
 }
