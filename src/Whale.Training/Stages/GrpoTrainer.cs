@@ -33,6 +33,15 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
         var rng = new Generator((ulong)recipe.Seed + 7);
         var sw = Stopwatch.StartNew();
         var tok = encoder.Tokenizer;
+        var pick = new Random(recipe.Seed + 11);
+        Problem NextProblem()
+        {
+            if (recipe.GrpoKindWeights is not { } weights) return tasks.Next(heldOut: false);
+            int r = pick.Next(weights.Sum());
+            for (int k = 0; k < weights.Count; k++)
+                if ((r -= weights[k]) < 0) return tasks.Next(TaskGenerator.Kinds[k], heldOut: false);
+            return tasks.Next(TaskGenerator.Kinds[^1], heldOut: false);
+        }
         for (int step = 1; step <= recipe.GrpoSteps; step++)
         {
             var groups = new List<(Tensor Seqs, Tensor Mask, Tensor Adv, Tensor Old, Tensor Ref, int P)>();
@@ -40,7 +49,7 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
             int n = 0;
             for (int i = 0; i < recipe.GrpoPrompts; i++)
             {
-                var problem = tasks.Next(heldOut: false);
+                var problem = NextProblem();
                 var prompt = encoder.Prompt(problem.Question);
                 var samples = TorchSampler.Sample(policy, prompt, recipe.GrpoGroup, recipe.MaxNewTokens, recipe.GrpoTemperature, tok.EosId, rng);
                 var rewards = new float[samples.Count];
