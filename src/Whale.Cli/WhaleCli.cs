@@ -3,7 +3,7 @@ using Whale.Cli.Commands;
 
 namespace Whale.Cli;
 
-/// <summary>The <c>whale</c> command line: run, chat, serve, bench, synth, inspect. Callable in-process with any writers (tests).</summary>
+/// <summary>The <c>whale</c> command line: run, chat, serve, bench, synth, inspect, train. Callable in-process with any writers (tests).</summary>
 public static class WhaleCli
 {
     /// <summary>Parses and runs; returns the exit code (0 success, 1 error, 2 usage).</summary>
@@ -18,6 +18,7 @@ public static class WhaleCli
             SynthCommand.Create(io),
             ServeCommand.Create(io),
             BenchCommand.Create(io),
+            TrainCommand.Create(io),
         };
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };

@@ -1,0 +1,46 @@
+namespace Whale.Training.Stages;
+
+/// <summary>Every setting of a training run: model size, stage lengths and learning rates, seeds.</summary>
+public sealed record Recipe
+{
+    public string Name { get; init; } = "tiny";
+    public int Seed { get; init; } = 1234;
+    public bool Smoke { get; init; }
+    public int BpeMerges { get; init; } = 160;
+    public int BatchSize { get; init; } = 16;
+    public int PretrainSteps { get; init; } = 1500;
+    public float PretrainLr { get; init; } = 3e-3f;
+    public int SftSteps { get; init; } = 2500;
+    public float SftLr { get; init; } = 1e-3f;
+    /// <summary>MTP loss weight (DeepSeek-V3 uses 0.3 early, 0.1 later).</summary>
+    public float MtpWeight { get; init; } = 0.3f;
+    /// <summary>Bias update speed of the auxiliary-loss-free balancing.</summary>
+    public float BiasGamma { get; init; } = 0.002f;
+    public int GrpoSteps { get; init; } = 80;
+    public int GrpoPrompts { get; init; } = 8;
+    public int GrpoGroup { get; init; } = 8;
+    public int GrpoInner { get; init; } = 2;
+    public float GrpoLr { get; init; } = 5e-5f;
+    public float GrpoClip { get; init; } = 0.2f;
+    public float GrpoKl { get; init; } = 0.04f;
+    public float GrpoTemperature { get; init; } = 1.0f;
+    /// <summary>
+    /// Relative frequency of add, sub, mul, countdown prompts in GRPO; null draws kinds uniformly (the shipped run).
+    /// [1, 1, 2, 4] with 16 prompts, 60 steps, lr 1e-4 was tried (docs/TRAINING.md): no better on held-out problems.
+    /// </summary>
+    public IReadOnlyList<int>? GrpoKindWeights { get; init; }
+    public int MaxNewTokens { get; init; } = 160;
+    public int DistillSteps { get; init; }
+    public int EvalPerTask { get; init; } = 100;
+
+    public static Recipe Get(string name) => name switch
+    {
+        "tiny" => new Recipe(),
+        "smoke" => new Recipe
+        {
+            Name = "smoke", Smoke = true, BpeMerges = 60, BatchSize = 8, PretrainSteps = 20, SftSteps = 20,
+            GrpoSteps = 2, GrpoPrompts = 2, GrpoGroup = 4, GrpoInner = 1, MaxNewTokens = 48, EvalPerTask = 3,
+        },
+        _ => throw new ArgumentException($"unknown recipe '{name}' (known: tiny, smoke)"),
+    };
+}

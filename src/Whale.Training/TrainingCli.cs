@@ -1,0 +1,85 @@
+using System.Globalization;
+using Whale.Training.Stages;
+
+namespace Whale.Training;
+
+/// <summary>
+/// Commands: <c>train</c> (the recipe: pretrain -> SFT -> GRPO -> GGUF) and <c>eval</c> (score a GGUF on the held-out
+/// problems with Whale's engine). Reached as <c>whale train ...</c> / <c>whale train eval ...</c> or directly.
+/// </summary>
+public static class TrainingCli
+{
+    private const string Usage = """
+usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sft-out PATH] [--work DIR]
+                   [--seed N] [--threads N] [--resume-from pretrain|sft] [--no-mtp] [--eval-per-task N]
+       whale train eval --model PATH [--per-task N] [--temperature T] [--seed N] [--threads N]
+""";
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        try
+        {
+            var rest = args.ToList();
+            string verb = rest.Count > 0 && !rest[0].StartsWith('-') ? rest[0] : "train";
+            if (rest.Count > 0 && !rest[0].StartsWith('-')) rest.RemoveAt(0);
+            var opts = Parse(rest);
+            string Opt(string k, string d) => opts.TryGetValue(k, out var v) ? v : d;
+            // one libtorch thread by default: on a busy 2-core machine its OpenMP workers spin against each other (10x slower)
+            int threads = int.Parse(Opt("threads", "1"), CultureInfo.InvariantCulture);
+            switch (verb)
+            {
+                case "train":
+                {
+                    var recipe = Recipe.Get(Opt("recipe", "tiny"));
+                    if (opts.TryGetValue("seed", out var seed)) recipe = recipe with { Seed = int.Parse(seed, CultureInfo.InvariantCulture) };
+                    string work = Opt("work", Path.Combine("artifacts", "train-" + recipe.Name));
+                    Directory.CreateDirectory(work);
+                    string outPath = Opt("out", Path.Combine(work, "whale-r1-" + recipe.Name + ".gguf"));
+                    string? sftOut = opts.GetValueOrDefault("sft-out");
+                    using var log = new TrainingLog(stdout, Path.Combine(work, "train.log"));
+                    var pipeline = new TrainingPipeline(recipe, work, log, threads);
+                    pipeline.Run(outPath, sftOut, opts.GetValueOrDefault("resume-from"), !opts.ContainsKey("no-mtp"));
+                    int perTask = int.Parse(Opt("eval-per-task", recipe.EvalPerTask.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+                    if (perTask > 0)
+                    {
+                        TrainingPipeline.Evaluate(sftOut ?? Path.Combine(work, "sft.gguf"), perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
+                        TrainingPipeline.Evaluate(outPath, perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
+                    }
+                    return 0;
+                }
+                case "eval":
+                {
+                    string model = opts.GetValueOrDefault("model") ?? throw new ArgumentException("eval needs --model PATH");
+                    using var log = new TrainingLog(stdout, null);
+                    TrainingPipeline.Evaluate(model, int.Parse(Opt("per-task", "50"), CultureInfo.InvariantCulture),
+                        float.Parse(Opt("temperature", "0"), CultureInfo.InvariantCulture), ulong.Parse(Opt("seed", "1"), CultureInfo.InvariantCulture), threads, log,
+                        int.Parse(Opt("max-tokens", "200"), CultureInfo.InvariantCulture));
+                    return 0;
+                }
+                default:
+                    stderr.Write(Usage);
+                    return 2;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static Dictionary<string, string> Parse(List<string> args)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument '{args[i]}'\n{Usage}");
+            string key = args[i][2..];
+            if (key is "no-mtp") { d[key] = "1"; continue; }
+            if (i + 1 >= args.Count) throw new ArgumentException($"--{key} needs a value");
+            d[key] = args[++i];
+        }
+        return d;
+    }
+}
