@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# Builds Whale and runs it: the real stories260K model (../shared/models) continues a prompt, then a synthetic
-# R1-Distill-shaped model (random weights, so its text is gibberish; real tokenizer and chat template) answers a
-# chat prompt with its "reasoning" on stderr. Whale's trained default model and `whale serve` come later.
+# Builds Whale, asks the embedded default model (models/whale-r1-tiny.gguf, a DeepSeek-V3-architecture model Whale
+# trains itself: docs/TRAINING.md) one question, then serves it: the chat page at http://127.0.0.1:8080/ and the
+# OpenAI/DeepSeek-compatible API at /v1. Ctrl+C stops the server. WHALE_DEMO_NO_SERVE=1 skips serving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+port="${WHALE_PORT:-8080}"
 dotnet build src/Whale.Cli -c Release -v q -nologo
 whale() { dotnet src/Whale.Cli/bin/Release/net10.0/Whale.Cli.dll "$@"; }
-shared="${WHALE_SHARED:-../shared}"
-echo "== stories260K (real, trained tiny llama): raw continuation"
-whale run --model "$shared/models/stories260K/stories260K.gguf" --raw --prompt "Once upon a time" --temperature 0 --max-tokens 64
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-echo "== synthetic R1-Distill-Qwen-shaped model (random weights): chat"
-whale synth --arch qwen2 --preset tiny --type Q8_0 --vocab-size 4000 --tokenizers "$shared/tokenizers" -o "$tmp/synthetic.gguf"
-whale run --model "$tmp/synthetic.gguf" --prompt "What is 2+2?" --max-tokens 24 --seed 1
-whale inspect "$tmp/synthetic.gguf" | tail -4
+echo "== the default model answers (reasoning on stderr, answer on stdout)"
+whale run --prompt "What is 4821 + 379?" --temperature 0 --max-tokens 256
+if [ -n "${WHALE_DEMO_NO_SERVE:-}" ]; then exit 0; fi
+echo "== whale serve: open http://127.0.0.1:$port/ for the chat page; API at http://127.0.0.1:$port/v1 (Ctrl+C stops)"
+exec dotnet src/Whale.Cli/bin/Release/net10.0/Whale.Cli.dll serve --host 127.0.0.1 --port "$port"
