@@ -440,6 +440,7 @@ async function send(text) {
   } catch (err) {
     showError(err, () => send(text));
     if (!state.current?.messages.length) $('input').value = text;
+    turnDone();
   }
 }
 
@@ -454,14 +455,28 @@ function stopGeneration() {
 }
 $('stop').addEventListener('click', stopGeneration);
 
+// Finished turns (answered, failed or stopped), exposed for tests as <body data-turns>.
+let turns = 0;
+function turnDone() { document.body.dataset.turns = String(++turns); }
+
 async function generate() {
+  try {
+    await generateOnce();
+  } finally {
+    turnDone();
+  }
+}
+
+async function generateOnce() {
   const c = state.current;
   const settings = currentSettings();
   const model = selectedModel();
   const messages = [];
   if (settings.system_prompt?.trim()) messages.push({ role: 'system', content: settings.system_prompt });
   for (const m of c.messages) if (m.role === 'user' || m.role === 'assistant') messages.push({ role: m.role, content: m.content });
-  const body = { model: model?.id, messages, temperature: Number(settings.temperature), max_tokens: Number(settings.max_tokens) };
+  // max_tokens may not exceed the model's context (the server answers 422): clamp to what this model can hold.
+  const maxTokens = Math.min(Number(settings.max_tokens) || DEFAULT_SETTINGS.max_tokens, model?.context_length ?? Infinity);
+  const body = { model: model?.id, messages, temperature: Number(settings.temperature), max_tokens: maxTokens };
   if (model?.thinking_toggle && !state.deepThink) body.thinking = { type: 'disabled' };
 
   const live = { role: 'assistant', content: '', reasoning: '', meta: null };
@@ -543,7 +558,7 @@ async function generate() {
     renderMessages();
     if (failure instanceof ApiError && failure.status === 401) {
       await askKey(apiKey.get() ? 'That key was refused by the server.' : '');
-      return generate();
+      return generateOnce();
     }
     showError(failure, () => generate());
     return;
