@@ -193,11 +193,25 @@ function renderSidebar() {
     open.addEventListener('click', () => { openConversation(c.id); closeSidebar(); });
     const rename = el('button', { className: 'icon-btn small', textContent: '✎', title: 'Rename', 'aria-label': 'Rename', dataset: { testid: 'rename' } });
     rename.addEventListener('click', () => startRename(item, c));
-    const del = el('button', { className: 'icon-btn small', textContent: '🗑', title: 'Delete', 'aria-label': 'Delete', dataset: { testid: 'delete' } });
+    const del = el('button', { className: 'icon-btn small', title: 'Delete', 'aria-label': 'Delete', dataset: { testid: 'delete' } }, trashIcon());
     del.addEventListener('click', () => deleteConversation(c));
     item.append(open, rename, del);
     return item;
   }));
+}
+
+function trashIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('width', '13');
+  svg.setAttribute('height', '13');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', 'M6 2h4l.5 1H14v1.5H2V3h3.5zM3.5 5.5h9l-.7 8.5H4.2z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
 }
 
 function startRename(item, c) {
