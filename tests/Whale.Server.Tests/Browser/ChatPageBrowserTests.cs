@@ -13,6 +13,7 @@ namespace Whale.Server.Tests.Browser;
 /// <see cref="ScriptedEngine"/>), "tiny" (the synthetic R1-Distill model) and "stories" (no chat template), with its
 /// conversations in a temporary SQLite file; one that requires an API key. Screenshots go to artifacts/browser/.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class ChatPageBrowserTests(ITestOutputHelper output)
 {
     [BrowserFact]

@@ -6,6 +6,7 @@ using System.Text.Json;
 namespace Whale.Server.Tests.Conversations;
 
 /// <summary>/api/conversations: create, list, search, rename, messages, truncate, delete, key isolation, bad input.</summary>
+[Collection(SerialCollection.Name)]
 public class ConversationApiTests
 {
     [Fact]
