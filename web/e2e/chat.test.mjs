@@ -234,12 +234,11 @@ test('the synthetic R1-Distill model streams reasoning through the real engine; 
 });
 
 test('a server with API keys asks for one, keeps it, and the chat works', { skip: !KEYED_URL }, async () => {
-  const { context, page } = await openPage(b.browser, { url: KEYED_URL }).catch(async () => ({}));
-  // openPage waits for readiness, which needs the key: open by hand instead.
-  const ctx = context ?? await b.browser.newContext();
-  const p = page ?? await ctx.newPage();
+  // Not openPage: the page is not ready until it has a key.
+  const ctx = await b.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const p = await ctx.newPage();
   try {
-    if (!page) await p.goto(KEYED_URL + '/');
+    await p.goto(KEYED_URL + '/');
     await p.getByTestId('key-dialog').waitFor();
     await p.getByTestId('key-input').fill('wrong-key');
     await p.getByTestId('key-save').click();
