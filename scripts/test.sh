@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The chat page (web/dist) and playwright-core (web/node_modules) for the browser tests; without npm those tests are
+# skipped on a developer's machine and fail under CI.
+if command -v npm >/dev/null 2>&1; then bash scripts/build-web.sh; else echo "test.sh: npm not found; the browser tests will be skipped (or fail under CI)" >&2; fi
 dotnet build Whale.sln -c Release
 results="$(mktemp -d)"
 status=0

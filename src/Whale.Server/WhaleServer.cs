@@ -5,10 +5,12 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Whale.Server.Conversations;
 using Whale.Server.Endpoints;
 using Whale.Server.Generation;
 using Whale.Server.Hosting;
 using Whale.Server.Metrics;
+using Whale.Server.Web;
 
 namespace Whale.Server;
 
@@ -22,13 +24,15 @@ public sealed class WhaleServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ModelRegistry _registry;
     private readonly WhaleServerOptions _options;
+    private readonly ConversationStore _store;
     private CancellationTokenSource? _drain;
 
-    private WhaleServer(WebApplication app, ModelRegistry registry, WhaleServerOptions options)
+    private WhaleServer(WebApplication app, ModelRegistry registry, WhaleServerOptions options, ConversationStore store)
     {
         _app = app;
         _registry = registry;
         _options = options;
+        _store = store;
     }
 
     /// <summary>Builds a server for <paramref name="models"/> (not started).</summary>
@@ -58,8 +62,11 @@ public sealed class WhaleServer : IAsyncDisposable
         var metrics = new ServerMetrics();
         var runner = new GenerationRunner(metrics, options);
         app.UseMiddleware<ApiKeyMiddleware>(options.ApiKeys);
+        WebUi.Map(app, WebUi.FindRoot(options.WebRoot));
+        var store = new ConversationStore(options.DatabasePath);
+        new ConversationEndpoints(store, options).Map(app);
         new ApiEndpoints(registry, runner, options, metrics).Map(app);
-        var server = new WhaleServer(app, registry, options);
+        var server = new WhaleServer(app, registry, options, store);
         app.Lifetime.ApplicationStopping.Register(server.BeginDrain);
         return server;
     }
@@ -86,6 +93,7 @@ public sealed class WhaleServer : IAsyncDisposable
         catch (OperationCanceledException) { }
         await _app.DisposeAsync().ConfigureAwait(false);
         _drain?.Dispose();
+        _store.Dispose();
     }
 
     private void BeginDrain()

@@ -26,4 +26,11 @@ public sealed record WhaleServerOptions
 
     /// <summary>On shutdown, how long running requests may finish before they are cancelled. Default 10 s.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>SQLite file of the chat page's conversations; null = an in-memory database (lost at shutdown).</summary>
+    public string? DatabasePath { get; init; }
+
+    /// <summary>Folder of the built chat page (index.html + assets/); null = wwwroot/ beside the app, else web/dist in
+    /// a checkout above it.</summary>
+    public string? WebRoot { get; init; }
 }

@@ -24,8 +24,10 @@ internal static class ServeCommand
         var threads = new Option<int?>("--threads", "-t") { Description = "worker threads (default: all cores)" };
         var template = new Option<string?>("--chat-template") { Description = "override the chat template of every model (deepseek-r1, deepseek-r1-distill, deepseek3, chatml, llama3, ...)" };
         var maxWaiting = new Option<int>("--max-waiting") { Description = "requests that may wait for a free sequence; more get 429", DefaultValueFactory = _ => 64 };
-        var cmd = new Command("serve", "Serve models over an OpenAI- and DeepSeek-compatible HTTP API");
-        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting }) cmd.Options.Add(o);
+        var db = new Option<string?>("--db") { Description = "SQLite file of the chat page's conversations (default: whale/conversations.db in the user's data folder; ':memory:' = not kept)" };
+        var webRoot = new Option<string?>("--web-root") { Description = "folder of the built chat page (default: wwwroot beside whale, else web/dist of the checkout)" };
+        var cmd = new Command("serve", "Serve models over an OpenAI- and DeepSeek-compatible HTTP API, with the chat page at /");
+        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting, db, webRoot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var specs = r.GetValue(models) is { Length: > 0 } given ? given
@@ -49,12 +51,17 @@ internal static class ServeCommand
                     var engine = new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
                     served.Add(new ServedModel(name, model, engine));
                 }
-                var server = WhaleServer.Create(new WhaleServerOptions { Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKeys = keys }, served);
+                string? dbPath = DatabasePath(r.GetValue(db), Split(specs[0]).Path);
+                var server = WhaleServer.Create(new WhaleServerOptions
+                {
+                    Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKeys = keys, DatabasePath = dbPath, WebRoot = r.GetValue(webRoot),
+                }, served);
                 try
                 {
                     server.StartAsync().GetAwaiter().GetResult();
                     string url = server.Urls.Count > 0 ? server.Urls[0] : $"http://{r.GetValue(host)}:{r.GetValue(port)}";
                     io.Err.WriteLine($"serving {string.Join(", ", served.Select(s => s.Id))}{(keys.Count > 0 ? $" ({keys.Count} API key(s) required)" : "")}; OpenAI base URL {url}/v1; Ctrl+C stops");
+                    io.Err.WriteLine($"chat page: {url}/ (conversations in {dbPath ?? "memory, not kept"})");
                     io.Out.WriteLine(url);
                     io.Out.Flush();
                     server.WaitForShutdownAsync().GetAwaiter().GetResult();
@@ -76,6 +83,17 @@ internal static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>--db PATH, ':memory:' (null: in memory), or the default: whale/conversations.db in the user's data
+    /// folder (~/.local/share on Linux), else beside the first model.</summary>
+    private static string? DatabasePath(string? given, string firstModel)
+    {
+        if (given == ":memory:") return null;
+        if (!string.IsNullOrEmpty(given)) return given;
+        string data = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        if (!string.IsNullOrEmpty(data)) return Path.Combine(data, "whale", "conversations.db");
+        return Path.ChangeExtension(firstModel, ".conversations.db");
     }
 
     private static (string Name, string Path) Split(string spec)

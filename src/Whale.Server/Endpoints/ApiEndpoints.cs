@@ -182,6 +182,26 @@ internal sealed class ApiEndpoints(ModelRegistry registry, GenerationRunner runn
         w.WriteNumber("created", m.Created);
         w.WriteString("owned_by", "whale");
         w.WriteNumber("context_length", m.Engine.ContextSize);
+        // Extensions for the chat page: can it chat (has a template), does it reason (<think>), and can the reasoning
+        // be turned off (thinking: disabled closes the block at once).
+        bool chat = CanChat(m);
+        bool reasoning = chat && m.Model.ChatTemplate.GenerationPromptOpensThinking;
+        w.WriteBoolean("chat", chat);
+        w.WriteBoolean("reasoning", reasoning);
+        w.WriteBoolean("thinking_toggle", reasoning);
+    }
+
+    private static bool CanChat(ServedModel m)
+    {
+        try
+        {
+            _ = m.Model.ChatTemplate;
+            return true;
+        }
+        catch (NotSupportedException)
+        {
+            return false;
+        }
     }
 
     private static async Task JsonAsync(HttpContext context, Action<Utf8JsonWriter> body)

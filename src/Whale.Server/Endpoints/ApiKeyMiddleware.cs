@@ -5,15 +5,22 @@ using Whale.Server.Errors;
 
 namespace Whale.Server.Endpoints;
 
-/// <summary>Checks <c>Authorization: Bearer KEY</c> on every path but /health and /metrics when keys are configured.</summary>
+/// <summary>
+/// Checks <c>Authorization: Bearer KEY</c> when keys are configured, on every path but /health, /metrics and the chat
+/// page's static files (the page asks for a key itself). A request with a valid key gets its conversation owner
+/// (<see cref="OwnerItem"/>: the SHA-256 of the key, hex) in <c>HttpContext.Items</c>.
+/// </summary>
 internal sealed class ApiKeyMiddleware(RequestDelegate next, IReadOnlyList<string> keys)
 {
+    /// <summary>The <c>HttpContext.Items</c> key of the request's conversation owner.</summary>
+    public const string OwnerItem = "whale.owner";
+
     private readonly byte[][] _keys = keys.Select(Encoding.UTF8.GetBytes).ToArray();
 
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (_keys.Length == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics"))
+        if (_keys.Length == 0 || path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics") || Web.WebUi.IsPublicPath(context.Request))
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -32,6 +39,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IReadOnlyList<strin
             await ErrorWriter.WriteAsync(context, new ApiException(401, "Authentication Fails: the API key is invalid")).ConfigureAwait(false);
             return;
         }
+        context.Items[OwnerItem] = Convert.ToHexStringLower(SHA256.HashData(given));
         await next(context).ConfigureAwait(false);
     }
 }
