@@ -214,7 +214,7 @@ test('the synthetic R1-Distill model streams reasoning through the real engine; 
   const { context, page } = await openPage(b.browser);
   try {
     const options = await page.getByTestId('model-select').locator('option').evaluateAll((os) => os.map((o) => [o.value, o.disabled]));
-    assert.deepEqual(options, [['scripted', false], ['tiny', false], ['stories', true]]);
+    assert.deepEqual(options, [['scripted', false], ['tiny', false], ['stories', true], ['whale-r1-tiny', false]]);
     await page.getByTestId('model-select').selectOption('tiny');
     assert.equal(await page.getByTestId('deepthink').isEnabled(), true);
     await page.getByTestId('open-settings').click();
@@ -229,6 +229,21 @@ test('the synthetic R1-Distill model streams reasoning through the real engine; 
     assert.ok(Number(/(\d+) tokens/.exec(stats)[1]) <= 24, stats);
     assert.ok((await last.locator('.thinking-body').textContent()).length > 0, 'reasoning text from the model');
     assert.match(stats, /tiny/);
+    assert.deepEqual(page.errors, []);
+  } finally { await context.close(); }
+});
+
+test('the shipped default model thinks, then answers an addition correctly', async () => {
+  const { context, page } = await openPage(b.browser);
+  try {
+    await page.getByTestId('model-select').selectOption('whale-r1-tiny');
+    await send(page, 'What is 12 + 30?');
+    await idle(page, 60_000);
+    const last = answers(page).last();
+    const thinking = await last.locator('.thinking-body').textContent();
+    assert.match(thinking, /12\s*\+\s*30/, 'the reasoning works the sum');
+    const text = await last.getByTestId('answer').textContent();
+    assert.match(text, /42/, `answer: ${text}`);
     assert.deepEqual(page.errors, []);
   } finally { await context.close(); }
 });

@@ -10,7 +10,7 @@ namespace Whale.Server.Tests.Browser;
 /// <summary>
 /// The chat page in real headless Chromium, driven by Playwright (web/e2e/*.test.mjs under Node's test runner)
 /// against real servers on 127.0.0.1: one without keys serving "scripted" (exact text, see
-/// <see cref="ScriptedEngine"/>), "tiny" (the synthetic R1-Distill model) and "stories" (no chat template), with its
+/// <see cref="ScriptedEngine"/>), "tiny" (the synthetic R1-Distill model) and "stories" (no chat template) and "whale-r1-tiny" (the shipped default model), with its
 /// conversations in a temporary SQLite file; one that requires an API key. Screenshots go to artifacts/browser/.
 /// </summary>
 [Collection(SerialCollection.Name)]
@@ -23,12 +23,15 @@ public class ChatPageBrowserTests(ITestOutputHelper output)
         string db = Path.Combine(Path.GetTempPath(), $"whale-browser-{Guid.NewGuid():N}.db");
         var tiny = WhaleModel.Load(TestModels.TinyR1, new ModelOptions { Threads = 1 });
         var stories = WhaleModel.Load(TestModels.Stories, new ModelOptions { Threads = 1 });
+        var shipped = WhaleModel.Load(TestModels.Default, new ModelOptions { Threads = 1 });
         var scripted = new ScriptedEngine(tiny, TimeSpan.FromMilliseconds(35));
         var keyedScripted = new ScriptedEngine(tiny, TimeSpan.FromMilliseconds(10));
         var tinyEngine = new SerialEngine(tiny, new SerialEngineOptions { Parallel = 1, ContextSize = 512 });
         var storiesEngine = new SerialEngine(stories, new SerialEngineOptions { Parallel = 1 });
+        var shippedEngine = new SerialEngine(shipped, new SerialEngineOptions { Parallel = 1 });
         var open = WhaleServer.Create(new WhaleServerOptions { Port = 0, DatabasePath = db },
-            [new ServedModel("scripted", tiny, scripted), new ServedModel("tiny", tiny, tinyEngine), new ServedModel("stories", stories, storiesEngine)]);
+            [new ServedModel("scripted", tiny, scripted), new ServedModel("tiny", tiny, tinyEngine), new ServedModel("stories", stories, storiesEngine),
+             new ServedModel("whale-r1-tiny", shipped, shippedEngine)]);
         var keyed = WhaleServer.Create(new WhaleServerOptions { Port = 0, ApiKeys = ["test-key"] }, [new ServedModel("scripted", tiny, keyedScripted)]);
         try
         {
@@ -47,8 +50,10 @@ public class ChatPageBrowserTests(ITestOutputHelper output)
             await open.DisposeAsync();
             await tinyEngine.DisposeAsync();
             await storiesEngine.DisposeAsync();
+            await shippedEngine.DisposeAsync();
             tiny.Dispose();
             stories.Dispose();
+            shipped.Dispose();
             foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
         }
     }

@@ -34,6 +34,9 @@ internal static class TestModels
     /// <summary>Path of the synthetic R1-Distill-shaped model (written on first use).</summary>
     public static string TinyR1 => Tiny.Value;
 
+    /// <summary>Path of Whale's shipped default model (models/whale-r1-tiny.gguf, trained by Whale.Training).</summary>
+    public static string Default => Path.Combine(RepoRoot(), "models", "whale-r1-tiny.gguf");
+
     /// <summary>Path of stories260K (SentencePiece llama, no chat template).</summary>
     public static string Stories => Path.Combine(Shared, "models", "stories260K", "stories260K.gguf");
 
