@@ -24,8 +24,12 @@ internal static class ServeCommand
         var threads = new Option<int?>("--threads", "-t") { Description = "worker threads (default: all cores)" };
         var template = new Option<string?>("--chat-template") { Description = "override the chat template of every model (deepseek-r1, deepseek-r1-distill, deepseek3, chatml, llama3, ...)" };
         var maxWaiting = new Option<int>("--max-waiting") { Description = "requests that may wait for a free sequence; more get 429", DefaultValueFactory = _ => 64 };
+        var engineKind = new Option<string>("--engine") { Description = "continuous (batched steps over a paged, prefix-shared KV cache; llama/qwen2) or serial (one KV cache per sequence, round-robin); deepseek2 always uses serial for now", DefaultValueFactory = _ => "continuous" };
+        var maxSeqs = new Option<int>("--max-seqs") { Description = "continuous engine: sequences batched at once", DefaultValueFactory = _ => 16 };
+        var kvTokens = new Option<int?>("--kv-tokens") { Description = "continuous engine: tokens the shared KV cache holds (default max(2 x ctx, 8192))" };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous engine: most tokens per batched step (prefill chunks + decode)", DefaultValueFactory = _ => 256 };
         var cmd = new Command("serve", "Serve models over an OpenAI- and DeepSeek-compatible HTTP API");
-        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting, engineKind, maxSeqs, kvTokens, batchTokens }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var specs = r.GetValue(models) is { Length: > 0 } given ? given
@@ -33,6 +37,9 @@ internal static class ServeCommand
             var keys = ApiKeys(r.GetValue(apiKey), r.GetValue(apiKeyFile));
             int np = r.GetValue(parallel);
             if (np < 1) throw new ArgumentException("--parallel must be at least 1");
+            string kind = r.GetValue(engineKind) ?? "continuous";
+            if (kind is not ("continuous" or "serial")) throw new ArgumentException("--engine must be continuous or serial");
+            if (r.GetValue(maxSeqs) < 1) throw new ArgumentException("--max-seqs must be at least 1");
             var modelOptions = new ModelOptions
             {
                 Threads = r.GetValue(threads) ?? Environment.ProcessorCount,
@@ -46,7 +53,15 @@ internal static class ServeCommand
                 {
                     var (name, path) = Split(spec);
                     var model = LoadProgress.Run(io, path, p => WhaleModel.Load(path, modelOptions, p));
-                    var engine = new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
+                    IInferenceEngine engine = kind == "continuous" && ContinuousEngine.Supports(model)
+                        ? new ContinuousEngine(model, new ContinuousEngineOptions
+                        {
+                            MaxSequences = r.GetValue(maxSeqs),
+                            MaxWaiting = r.GetValue(maxWaiting),
+                            KvCacheTokens = r.GetValue(kvTokens),
+                            MaxBatchTokens = r.GetValue(batchTokens),
+                        })
+                        : new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
                     served.Add(new ServedModel(name, model, engine));
                 }
                 var server = WhaleServer.Create(new WhaleServerOptions { Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKeys = keys }, served);
