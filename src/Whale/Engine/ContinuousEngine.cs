@@ -324,6 +324,8 @@ public sealed class ContinuousEngine : IInferenceEngine
         c.Job.Events.Writer.TryWrite(new EngineEvent(c.Index, new TokenEvent(id, r, content) { InReasoning = inReasoning, Logprob = logprob }));
         if (stopped) { End(c, "stop"); return; }
         seq.Tokens.Add(id);
+        // Generator would compute this token and then stop on length: same events, one forward less.
+        if (c.Completion >= options.MaxTokens || seq.Tokens.Count >= ContextSize) End(c, "length");
     }
 
     /// <summary>Flushes the choice's text, writes its final event, and frees its sequence.</summary>

@@ -54,7 +54,7 @@ internal sealed class FakePagedModel(ModelConfig config, int maxBatchTokens) : I
             history.Clear();
             for (int p = 0; p < batch.SeqContext[s]; p++) history.Add(_slots[batch.SeqBlocks[s][p / _blockSize] * _blockSize + p % _blockSize]);
             var l = logits.Slice(row * vocab, vocab);
-            l.Fill(0);
+            l.Clear();
             l[Next(history, history.Count)] = 10;
         }
     }
