@@ -117,6 +117,29 @@ public class ContinuousEngineTests
         Assert.True(batched.StepCounters.Tokens / (double)batched.StepCounters.Steps > 2, "steps were not batched");
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.F32)]
+    public async Task DeepSeek2_ARequestServedInABatchOfManyGivesTheSameGreedyTokensAsAlone(GgmlType type)
+    {
+        using var fx = new Whale.Tests.Models.DeepSeek2.DeepSeek2Fixture();
+        using var model = WhaleModel.Load(fx.Get("v3-tiny", type), new ModelOptions { Threads = 2 });
+        var ban = BanEog(model);
+        string[] texts = ["Why is the sky blue?", "Hello", "Explain Rayleigh scattering like I am five, then write a poem about light and air", "Mars sunsets are blue"];
+        var prompts = texts.Select(t => model.Tokenizer.Encode(t)).ToArray();
+        var options = new ContinuousEngineOptions { ContextSize = 96, MaxBatchTokens = 16, BlockSize = 8, MaxSequences = 4 };
+        var alone = new List<int>[prompts.Length];
+        await using (var engine = new ContinuousEngine(model, options))
+        {
+            for (int i = 0; i < prompts.Length; i++)
+                alone[i] = (await TokensAsync(engine, new EngineRequest(prompts[i], Greedy(12, ban)) { CacheKey = $"u{i}" }))[0];
+        }
+        await using var batched = new ContinuousEngine(model, options with { KvCacheTokens = 96 });
+        var together = await Task.WhenAll(prompts.Select(p => TokensAsync(batched, new EngineRequest(p, Greedy(12, ban)))));
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(alone[i], together[i][0]);
+        Assert.True(batched.StepCounters.Tokens / (double)batched.StepCounters.Steps > 2, "steps were not batched");
+    }
+
     [Fact]
     public async Task ChoicesShareThePromptAndAPrefixHitReducesPrefillWork()
     {
