@@ -24,7 +24,7 @@ internal static class ServeCommand
         var threads = new Option<int?>("--threads", "-t") { Description = "worker threads (default: all cores)" };
         var template = new Option<string?>("--chat-template") { Description = "override the chat template of every model (deepseek-r1, deepseek-r1-distill, deepseek3, chatml, llama3, ...)" };
         var maxWaiting = new Option<int>("--max-waiting") { Description = "requests that may wait for a free sequence; more get 429", DefaultValueFactory = _ => 64 };
-        var engineKind = new Option<string>("--engine") { Description = "continuous (batched steps over a paged, prefix-shared KV cache; llama/qwen2) or serial (one KV cache per sequence, round-robin); deepseek2 always uses serial for now", DefaultValueFactory = _ => "continuous" };
+        var engineKind = new Option<string>("--engine") { Description = "continuous (batched steps over a paged, prefix-shared KV cache) or serial (one KV cache per sequence, round-robin)", DefaultValueFactory = _ => "continuous" };
         var maxSeqs = new Option<int>("--max-seqs") { Description = "continuous engine: sequences batched at once", DefaultValueFactory = _ => 16 };
         var kvTokens = new Option<int?>("--kv-tokens") { Description = "continuous engine: tokens the shared KV cache holds (default max(2 x ctx, 8192))" };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous engine: most tokens per batched step (prefill chunks + decode)", DefaultValueFactory = _ => 256 };
