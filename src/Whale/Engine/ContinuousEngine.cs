@@ -205,8 +205,15 @@ public sealed class ContinuousEngine : IInferenceEngine
                     _scheduler.Computed(seq, n);
                     int row = _batch.SeqLogitRow[i];
                     if (row < 0) continue;
-                    if (choice.Index == 0 && !choice.Job.ChoicesSpawned) SpawnChoices(choice.Job, seq);
-                    OnLogits(choice, _logits.AsSpan(row * _vocab, _vocab));
+                    try
+                    {
+                        if (choice.Index == 0 && !choice.Job.ChoicesSpawned) SpawnChoices(choice.Job, seq);
+                        OnLogits(choice, _logits.AsSpan(row * _vocab, _vocab));
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(choice.Job, e);   // this request only (a sampler or decoder error); the others go on
+                    }
                 }
                 Interlocked.Exchange(ref _queries, _scheduler.PrefixQueries);
                 Interlocked.Exchange(ref _hits, _scheduler.PrefixHits);
