@@ -23,17 +23,27 @@ public sealed class TestServer : IAsyncDisposable
         var s = new TestServer();
         engine ??= new SerialEngineOptions { Parallel = 2, ContextSize = 512 };
         var tiny = WhaleModel.Load(TestModels.TinyR1, new ModelOptions { Threads = 1 });
-        s._models.Add(new ServedModel("tiny", tiny, new SerialEngine(tiny, engine)) { Aliases = ["deepseek-reasoner"] });
+        s._models.Add(new ServedModel("tiny", tiny, Engine(tiny, engine)) { Aliases = ["deepseek-reasoner"] });
         if (stories)
         {
             var st = WhaleModel.Load(TestModels.Stories, new ModelOptions { Threads = 1 });
-            s._models.Add(new ServedModel("stories", st, new SerialEngine(st, engine with { ContextSize = null })));
+            s._models.Add(new ServedModel("stories", st, Engine(st, engine with { ContextSize = null })));
         }
         s._server = WhaleServer.Create((options ?? new WhaleServerOptions()) with { Port = 0 }, s._models);
         await s._server.StartAsync();
         s.BaseUrl = s._server.Urls[0];
         return s;
     }
+
+    /// <summary>
+    /// The server's default engine (continuous batching) with the given limits: Parallel = sequences batched at once;
+    /// 4-token blocks so prefix hits stay within a few tokens of the shared prefix. WHALE_TEST_ENGINE=serial runs the
+    /// suite on <see cref="SerialEngine"/> instead.
+    /// </summary>
+    private static IInferenceEngine Engine(WhaleModel model, SerialEngineOptions o) =>
+        Environment.GetEnvironmentVariable("WHALE_TEST_ENGINE") == "serial"
+            ? new SerialEngine(model, o)
+            : new ContinuousEngine(model, new ContinuousEngineOptions { MaxSequences = o.Parallel, MaxWaiting = o.MaxWaiting, ContextSize = o.ContextSize, BlockSize = 4 });
 
     /// <summary>POSTs raw bytes; returns the status and the body parsed as JSON (or null).</summary>
     public async Task<(int Status, JsonElement Body)> PostAsync(string path, byte[] body, string? apiKey = null)

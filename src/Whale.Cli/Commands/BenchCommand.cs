@@ -44,6 +44,64 @@ internal static class BenchCommand
             Run(io, path, threadList, tests, repCount, r.GetValue(json), !r.GetValue(noProbe));
             return 0;
         });
+        cmd.Subcommands.Add(CreateServe(io));
+        return cmd;
+    }
+
+    /// <summary><c>whale bench serve</c>: a load generator against the serving engine (in process), one row per concurrency.</summary>
+    private static Command CreateServe(CliIo io)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "GGUF model file", Required = true };
+        var threads = new Option<int?>("--threads", "-t") { Description = "worker threads (default: all cores)" };
+        var concurrency = new Option<string>("--concurrency", "-c") { Description = "comma-separated requests in flight", DefaultValueFactory = _ => "1,4,8" };
+        var requests = new Option<int>("--requests") { Description = "requests per level (default 2 x concurrency, at least 4)", DefaultValueFactory = _ => 0 };
+        var prompt = new Option<int>("--prompt-tokens", "-p") { Description = "prompt tokens per request", DefaultValueFactory = _ => 128 };
+        var shared = new Option<int>("--shared-prefix") { Description = "leading prompt tokens shared by all requests", DefaultValueFactory = _ => 0 };
+        var gen = new Option<int>("--gen", "-n") { Description = "tokens generated per request", DefaultValueFactory = _ => 32 };
+        var engineKind = new Option<string>("--engine") { Description = "continuous, serial or both", DefaultValueFactory = _ => "both" };
+        var maxSeqs = new Option<int>("--max-seqs") { Description = "continuous: sequences batched at once (serial: --parallel = the level's concurrency)", DefaultValueFactory = _ => 16 };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous: most tokens per step", DefaultValueFactory = _ => 256 };
+        var ctx = new Option<int>("--ctx") { Description = "context size per sequence", DefaultValueFactory = _ => 1024 };
+        var cmd = new Command("serve", "Load-test the serving engine: throughput, TTFT, TPOT and cache-hit rate per concurrency")
+        {
+            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx,
+        };
+        cmd.SetAction(r =>
+        {
+            string path = r.GetValue(model)!;
+            var levels = ParseList(r.GetValue(concurrency)!, "--concurrency", min: 1);
+            string kind = r.GetValue(engineKind)!;
+            if (kind is not ("continuous" or "serial" or "both")) throw new ArgumentException("--engine must be continuous, serial or both");
+            int p = r.GetValue(prompt), n = r.GetValue(gen), sp = r.GetValue(shared), c = r.GetValue(ctx);
+            if (p + n >= c) throw new ArgumentException("--prompt-tokens + --gen must be below --ctx");
+            using var wm = WhaleModel.Load(path, new ModelOptions { Threads = r.GetValue(threads) ?? Environment.ProcessorCount, ContextSize = c });
+            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated, ctx {c}, {wm.Options.Threads} threads");
+            io.Out.WriteLine("| engine | concurrency | requests | gen tok/s | req/s | TTFT p50 ms | TTFT p90 ms | TPOT p50 ms | E2E p50 ms | cache hit | tokens/step |");
+            io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+            var kinds = kind == "both" ? new[] { "serial", "continuous" } : [kind];
+            foreach (var k in kinds)
+            {
+                foreach (int level in levels)
+                {
+                    int count = r.GetValue(requests) is > 0 and var given ? given : Math.Max(4, 2 * level);
+                    IInferenceEngine engine = k == "continuous"
+                        ? new ContinuousEngine(wm, new ContinuousEngineOptions { MaxSequences = r.GetValue(maxSeqs), MaxBatchTokens = r.GetValue(batchTokens), ContextSize = c, MaxWaiting = 100_000 })
+                        : new SerialEngine(wm, new SerialEngineOptions { Parallel = level, ContextSize = c, MaxWaiting = 100_000 });
+                    try
+                    {
+                        var res = ServeBenchmark.RunAsync(engine, wm, level, count, p, sp, n).GetAwaiter().GetResult();
+                        io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"| {k} | {level} | {res.Requests} | {res.GeneratedPerSecond:F2} | {res.RequestsPerSecond:F3} | {res.TtftMedianMs:F0} | {res.TtftP90Ms:F0} | {res.TpotMedianMs:F0} | {res.E2eMedianMs:F0} | {res.CacheHitRate:P0} | {(res.MeanBatchTokens > 0 ? res.MeanBatchTokens.ToString("F1", CultureInfo.InvariantCulture) : "")} |"));
+                        io.Out.Flush();
+                    }
+                    finally
+                    {
+                        engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    }
+                }
+            }
+            return 0;
+        });
         return cmd;
     }
 

@@ -26,8 +26,12 @@ internal static class ServeCommand
         var maxWaiting = new Option<int>("--max-waiting") { Description = "requests that may wait for a free sequence; more get 429", DefaultValueFactory = _ => 64 };
         var db = new Option<string?>("--db") { Description = "SQLite file of the chat page's conversations (default: whale/conversations.db in the user's data folder; ':memory:' = not kept)" };
         var webRoot = new Option<string?>("--web-root") { Description = "folder of the built chat page (default: wwwroot beside whale, else web/dist of the checkout)" };
+        var engineKind = new Option<string>("--engine") { Description = "continuous (batched steps over a paged, prefix-shared KV cache) or serial (one KV cache per sequence, round-robin)", DefaultValueFactory = _ => "continuous" };
+        var maxSeqs = new Option<int>("--max-seqs") { Description = "continuous engine: sequences batched at once", DefaultValueFactory = _ => 16 };
+        var kvTokens = new Option<int?>("--kv-tokens") { Description = "continuous engine: tokens the shared KV cache holds (default max(2 x ctx, 8192))" };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous engine: most tokens per batched step (prefill chunks + decode)", DefaultValueFactory = _ => 256 };
         var cmd = new Command("serve", "Serve models over an OpenAI- and DeepSeek-compatible HTTP API, with the chat page at /");
-        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting, db, webRoot }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting, engineKind, maxSeqs, kvTokens, batchTokens, db, webRoot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var specs = r.GetValue(models) is { Length: > 0 } given ? given
@@ -35,6 +39,9 @@ internal static class ServeCommand
             var keys = ApiKeys(r.GetValue(apiKey), r.GetValue(apiKeyFile));
             int np = r.GetValue(parallel);
             if (np < 1) throw new ArgumentException("--parallel must be at least 1");
+            string kind = r.GetValue(engineKind) ?? "continuous";
+            if (kind is not ("continuous" or "serial")) throw new ArgumentException("--engine must be continuous or serial");
+            if (r.GetValue(maxSeqs) < 1) throw new ArgumentException("--max-seqs must be at least 1");
             var modelOptions = new ModelOptions
             {
                 Threads = r.GetValue(threads) ?? Environment.ProcessorCount,
@@ -48,7 +55,15 @@ internal static class ServeCommand
                 {
                     var (name, path) = Split(spec);
                     var model = LoadProgress.Run(io, path, p => WhaleModel.Load(path, modelOptions, p));
-                    var engine = new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
+                    IInferenceEngine engine = kind == "continuous" && ContinuousEngine.Supports(model)
+                        ? new ContinuousEngine(model, new ContinuousEngineOptions
+                        {
+                            MaxSequences = r.GetValue(maxSeqs),
+                            MaxWaiting = r.GetValue(maxWaiting),
+                            KvCacheTokens = r.GetValue(kvTokens),
+                            MaxBatchTokens = r.GetValue(batchTokens),
+                        })
+                        : new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
                     served.Add(new ServedModel(name, model, engine));
                 }
                 string? dbPath = DatabasePath(r.GetValue(db), Split(specs[0]).Path);

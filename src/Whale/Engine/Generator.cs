@@ -122,9 +122,11 @@ public sealed class Generator : IDisposable
     }
 
     /// <summary>Log-softmax of the current logits: the chosen token's value and the <paramref name="top"/> best.</summary>
-    private TokenLogprob Logprobs(int id, int top)
+    private TokenLogprob Logprobs(int id, int top) => Logprobs(_logits, id, top);
+
+    /// <summary>Log-softmax of <paramref name="logits"/>: the chosen token's value and the <paramref name="top"/> best.</summary>
+    internal static TokenLogprob Logprobs(ReadOnlySpan<float> logits, int id, int top)
     {
-        var logits = _logits;
         float max = float.NegativeInfinity;
         foreach (float v in logits) if (v > max) max = v;
         double sum = 0;

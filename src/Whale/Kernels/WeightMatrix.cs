@@ -50,6 +50,14 @@ public sealed unsafe class WeightMatrix
 
     /// <summary>y[b * Rows + r] = dot(W[r], x[b]) for r in [rowStart, rowEnd), b in [0, batch); qx from ConvertActivations.</summary>
     public void MatMul(ReadOnlySpan<byte> qx, int batch, Span<float> y, int rowStart, int rowEnd)
+        => MatMul(qx, batch, y, rowStart, rowEnd, batchOrder: batch >= 2);
+
+    /// <summary>
+    /// As <see cref="MatMul(ReadOnlySpan{byte}, int, Span{float}, int, int)"/>, choosing the summation order:
+    /// <paramref name="batchOrder"/> = the order llama.cpp uses for two or more activation rows (tinyBLAS for float
+    /// types) even for one row, so every row's result is independent of the batch it came in (continuous batching).
+    /// </summary>
+    public void MatMul(ReadOnlySpan<byte> qx, int batch, Span<float> y, int rowStart, int rowEnd, bool batchOrder)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         if (rowStart < 0 || rowEnd > Rows || rowStart > rowEnd)
@@ -67,7 +75,7 @@ public sealed unsafe class WeightMatrix
             return;
         }
         // llama.cpp hands float-type matmuls with two or more activation rows to tinyBLAS (other summation order).
-        var dot = batch >= 2 && n % 16 == 0 && Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? ChainDotFor(Type) : DotFor(Type);
+        var dot = batchOrder && n % 16 == 0 && Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? ChainDotFor(Type) : DotFor(Type);
         fixed (byte* pq = qx)
         fixed (float* py = y)
         {

@@ -1,5 +1,6 @@
 using Whale.Gguf;
 using Whale.Kernels;
+using Whale.Models.Paged;
 
 namespace Whale.Models;
 
@@ -8,7 +9,7 @@ namespace Whale.Models;
 /// (NORM pairing for llama, NEOX for qwen2; optional q/k/v biases; llama3 rope_freqs), SwiGLU FFN.
 /// Shapes: T tokens in a micro-batch, E embed, H heads, Hkv kv heads, D head dim, F ffn dim, V vocab.
 /// </summary>
-public sealed unsafe class LlamaModel : IModel
+public sealed unsafe class LlamaModel : IModel, IPagedModel
 {
     private readonly WorkerPool _pool;
     private readonly bool _ownsPool;
@@ -41,6 +42,14 @@ public sealed unsafe class LlamaModel : IModel
     // F32 copies of the current layer's cache rows: K [Hkv][pos][D], V transposed [Hkv][D][pos]; _kvCap positions.
     private float[] _kf = [], _vt = [];
     private int _kvCap;
+    // Paged (continuous batching) forward: every product in the batched order; per-sequence F32 K/V regions.
+    private bool _batchOrder;
+    private PagedBatch? _pgBatch;
+    private PagedKvCache? _pgCache;
+    private int[] _pgRows = [];          // per sequence: first row of its region in _pkf/_pvt (rows of kvDim)
+    private float[] _pkf = [], _pvt = [];
+    private int _pgMaxCap;
+    private readonly Action<int, int> _pcvBody, _patBody;
 
     /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
     public LlamaModel(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
@@ -95,6 +104,8 @@ public sealed unsafe class LlamaModel : IModel
         _convBody = ConvertWorker;
         _atBody = AttentionWorker;
         _cvBody = ConvertKvWorker;
+        _pcvBody = PagedConvertWorker;
+        _patBody = PagedAttentionWorker;
     }
 
     public ModelConfig Config { get; }
@@ -180,6 +191,172 @@ public sealed unsafe class LlamaModel : IModel
         }
     }
 
+    int IPagedModel.MaxBatchTokens => _maxBatch;
+
+    PagedKvCache IPagedModel.CreatePagedCache(int numBlocks, int blockSize) => new(Config.NumLayers, numBlocks, blockSize, Config.KvDim);
+
+    void IPagedModel.ForwardPaged(PagedBatch batch, PagedKvCache cache, Span<float> logits)
+    {
+        int T = batch.TokenCount, vocab = Config.VocabSize;
+        if (T == 0) throw new ArgumentException("no tokens to evaluate", nameof(batch));
+        if (T > _maxBatch) throw new ArgumentException($"{T} tokens exceed the batch limit {_maxBatch}", nameof(batch));
+        if (logits.Length < batch.LogitRows * vocab) throw new ArgumentException("logits buffer too small", nameof(logits));
+        for (int t = 0; t < T; t++)
+            if ((uint)batch.Tokens[t] >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {batch.Tokens[t]} is outside the vocabulary");
+        lock (_gate)
+        {
+            _batchOrder = true;
+            try { ForwardPagedCore(batch, cache, logits); }
+            finally
+            {
+                _batchOrder = false;
+                _pgBatch = null; _pgCache = null;
+            }
+        }
+    }
+
+    private void ForwardPagedCore(PagedBatch b, PagedKvCache cache, Span<float> logits)
+    {
+        var c = Config;
+        int T = b.TokenCount, E = c.EmbedDim, S = b.Sequences, bs = cache.BlockSize;
+        int qDim = c.NumHeads * c.HeadDim, kvDim = c.KvDim, half = c.RopeDim / 2;
+        for (int t = 0; t < T; t++)
+        {
+            _tokenEmbd.DequantizeRow(b.Tokens[t], _x.AsSpan(t * E, E));
+            _rope.Angles(b.Positions[t], _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
+        }
+        // Per-sequence F32 regions: Padded(context) rows each.
+        if (_pgRows.Length < S + 1) _pgRows = new int[Math.Max(S + 1, _pgRows.Length * 2)];
+        int rows = 0, maxCap = 0;
+        for (int s = 0; s < S; s++)
+        {
+            _pgRows[s] = rows;
+            int cap = Attention.Padded(b.SeqContext[s]);
+            rows += cap;
+            maxCap = Math.Max(maxCap, cap);
+        }
+        _pgRows[S] = rows;
+        if (_pkf.Length < (long)rows * kvDim)
+        {
+            _pkf = new float[(long)rows * kvDim * 5 / 4];
+            _pvt = new float[_pkf.Length];
+        }
+        _pgMaxCap = maxCap;
+        _pgBatch = b; _pgCache = cache;
+
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            var L = _layers[l];
+            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
+            MatMul(L.Wq, _h, T, _q); AddBias(_q, L.Bq, T);
+            MatMul(L.Wk, _h, T, _k, sameInput: true); AddBias(_k, L.Bk, T);
+            MatMul(L.Wv, _h, T, _v, sameInput: true); AddBias(_v, L.Bv, T);
+            var kl = cache.K(l);
+            var vl = cache.V(l);
+            for (int t = 0; t < T; t++)
+            {
+                var cos = _cos.AsSpan(t * half, half);
+                var sin = _sin.AsSpan(t * half, half);
+                _rope.Apply(_q.AsSpan(t * qDim, qDim), c.NumHeads, c.HeadDim, cos, sin);
+                _rope.Apply(_k.AsSpan(t * kvDim, kvDim), c.NumKvHeads, c.HeadDim, cos, sin);
+                int pos = b.Positions[t];
+                long slot = (long)b.SeqBlocks[b.TokenSeq[t]][pos / bs] * bs + pos % bs;
+                ToHalf(_k.AsSpan(t * kvDim, kvDim), kl.AsSpan((int)(slot * kvDim), kvDim));
+                ToHalf(_v.AsSpan(t * kvDim, kvDim), vl.AsSpan((int)(slot * kvDim), kvDim));
+            }
+            _atLayer = l; _atT = T;
+            _pool.Run(_pcvBody);
+            _pool.Run(_patBody);
+
+            MatMul(L.Wo, _att, T, _h); AddBias(_h, L.Bo, T);
+            Add(_x, _h, T * E);
+            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
+            MatMul(L.Gate, _h, T, _ff1);
+            MatMul(L.Up, _h, T, _ff2, sameInput: true);
+            SwiGlu(_ff1.AsSpan(0, T * c.FfnDim), _ff2);
+            MatMul(L.Down, _ff1, T, _h);
+            Add(_x, _h, T * E);
+        }
+        if (b.LogitRows == 0) return;
+        for (int s = 0; s < S; s++)
+        {
+            int r = b.SeqLogitRow[s];
+            if (r < 0) continue;
+            int last = b.SeqStart[s] + b.SeqCount[s] - 1;
+            RmsNorm.Apply(_x.AsSpan(last * E, E), _outputNorm, c.RmsEps, _h.AsSpan(r * E, E));
+        }
+        fixed (float* y = logits) MatMul(_output, _h, b.LogitRows, y);
+    }
+
+    /// <summary>Converts every batched sequence's cache rows [0, context) to F32 in its region, rows split across workers.</summary>
+    private void PagedConvertWorker(int index, int count)
+    {
+        var c = Config;
+        var b = _pgBatch!;
+        var cache = _pgCache!;
+        int S = b.Sequences, bs = cache.BlockSize, kvDim = c.KvDim;
+        long total = 0;
+        for (int s = 0; s < S; s++) total += b.SeqContext[s];
+        var (r0, r1) = WorkerPool.Split((int)total, index, count);
+        fixed (Half* kl = cache.K(_atLayer))
+        fixed (Half* vl = cache.V(_atLayer))
+        fixed (float* kf = _pkf)
+        fixed (float* vt = _pvt)
+        {
+            long seqFirst = 0;
+            for (int s = 0; s < S && seqFirst < r1; s++)
+            {
+                int n = b.SeqContext[s], cap = Attention.Padded(n);
+                float* kfs = kf + (long)_pgRows[s] * kvDim, vts = vt + (long)_pgRows[s] * kvDim;
+                int j0 = (int)Math.Max(0, r0 - seqFirst), j1 = (int)Math.Min(n, r1 - seqFirst);
+                var table = b.SeqBlocks[s];
+                while (j0 < j1)
+                {
+                    int blk = j0 / bs, end = Math.Min(j1, (blk + 1) * bs);
+                    long shift = ((long)table[blk] - blk) * bs * kvDim;   // slot of position j = j + shift / kvDim
+                    Attention.ConvertRows(kl + shift, vl + shift, c.NumKvHeads, c.HeadDim, j0, end, kfs, vts, cap);
+                    j0 = end;
+                }
+                seqFirst += n;
+            }
+            if (index == count - 1)
+            {
+                for (int s = 0; s < S; s++)
+                {
+                    int n = b.SeqContext[s], cap = Attention.Padded(n);
+                    Attention.ClearPadding(c.NumKvHeads, c.HeadDim, n, cap, vt + (long)_pgRows[s] * kvDim, cap);
+                }
+            }
+        }
+    }
+
+    /// <summary>Attention of (token, head) pairs over the token's own sequence region, always in the batched order.</summary>
+    private void PagedAttentionWorker(int index, int count)
+    {
+        var c = Config;
+        var b = _pgBatch!;
+        int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D, kvDim = c.KvDim;
+        var (s0, e0) = WorkerPool.Split(_atT * H, index, count);
+        if (s0 >= e0) return;
+        var ws = _scores[index];
+        if (ws is null || ws.Length < _pgMaxCap + D) ws = _scores[index] = new float[Math.Max(_pgMaxCap, _kvCap) + D];
+        fixed (float* scratch = ws)
+        fixed (float* q = _q)
+        fixed (float* att = _att)
+        fixed (float* kf = _pkf)
+        fixed (float* vt = _pvt)
+        {
+            for (int job = s0; job < e0; job++)
+            {
+                int t = job / H, h = job % H, kvh = h / group;
+                int s = b.TokenSeq[t], cap = Attention.Padded(b.SeqContext[s]);
+                float* kfs = kf + (long)_pgRows[s] * kvDim, vts = vt + (long)_pgRows[s] * kvDim;
+                Attention.Head(q + t * qDim + h * D, kfs + (long)kvh * cap * D, vts + (long)kvh * D * cap, cap, b.Positions[t] + 1, D,
+                    c.AttentionScale, batched: true, scratch, scratch + cap, att + t * qDim + h * D);
+            }
+        }
+    }
+
     private void MatMul(WeightMatrix w, float[] x, int batch, float[] y, bool sameInput = false)
     {
         fixed (float* py = y) MatMul(w, x, batch, py, sameInput);
@@ -220,7 +397,7 @@ public sealed unsafe class LlamaModel : IModel
         var w = _mmW!;
         var (s, e) = WorkerPool.Split(w.Rows, index, count, 4);
         if (s >= e) return;
-        w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
+        w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, _batchOrder || _mmBatch >= 2);
     }
 
     /// <summary>Converts the layer's cache rows [0, start + T) to F32 (K rows, V transposed), rows split across workers.</summary>

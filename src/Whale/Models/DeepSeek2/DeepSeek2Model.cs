@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Whale.Gguf;
 using Whale.Kernels;
+using Whale.Models.Paged;
 
 namespace Whale.Models.DeepSeek2;
 
@@ -11,7 +12,7 @@ namespace Whale.Models.DeepSeek2;
 /// Shapes: T tokens in a micro-batch, E embed, H heads, Dn/Dr/Dk = Dn+Dr/Dv head parts, C kv_lora_rank,
 /// R = C + Dr cache row, Q q_lora_rank, X experts, K experts per token, F dense ffn, Fe expert ffn, Fs shared ffn.
 /// </summary>
-public sealed unsafe class DeepSeek2Model : IModel
+public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
 {
     private readonly WorkerPool _pool;
     private readonly bool _ownsPool;
@@ -50,6 +51,11 @@ public sealed unsafe class DeepSeek2Model : IModel
     // Parallel attention job.
     private int _atT, _atStart, _atContext, _atPad;
     private readonly Action<int, int> _atBody;
+    // Paged (continuous batching) forward: every product in the batched order; per-sequence F32 regions of _kvf/_kvfT.
+    private bool _batchOrder;
+    private PagedBatch? _pgBatch;
+    private int[] _pgRows = [];
+    private readonly Action<int, int> _patBody;
 
     /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
     public DeepSeek2Model(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
@@ -110,6 +116,7 @@ public sealed unsafe class DeepSeek2Model : IModel
         _mmBody = MatMulWorker;
         _hmBody = HeadMatMulWorker;
         _atBody = AttentionWorker;
+        _patBody = PagedAttentionWorker;
     }
 
     /// <summary>The generic view of the config (one KV "head" of C + Dr values; AttentionScale is the MLA kq_scale).</summary>
@@ -340,7 +347,7 @@ public sealed unsafe class DeepSeek2Model : IModel
         long arb = w.ActivationRowBytes;
         if (!_mmPerRow)
         {
-            w.MatMul(_qx.AsSpan(0, (int)(arb * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e);
+            w.MatMul(_qx.AsSpan(0, (int)(arb * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, _batchOrder || _mmBatch >= 2);
             return;
         }
         for (int b = 0; b < _mmBatch; b++)
@@ -377,7 +384,7 @@ public sealed unsafe class DeepSeek2Model : IModel
             var w = ws[h];
             for (int t = 0; t < T; t++) src.AsSpan(t * _hmSrcStride + h * _hmSrcHead, cols).CopyTo(input.AsSpan(t * cols, cols));
             w.ConvertActivations(input.AsSpan(0, T * cols), T, qx);
-            w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows);
+            w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows, _batchOrder || T >= 2);
             for (int t = 0; t < T; t++) output.AsSpan(t * rows, rows).CopyTo(dst.AsSpan(t * _hmDstStride + h * _hmDstHead, rows));
         }
     }
@@ -440,6 +447,198 @@ public sealed unsafe class DeepSeek2Model : IModel
                 var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
                 o[d] = batched ? GgmlMath.ChainDot16(column, p) : GgmlMath.VecDot64(column, p);
             }
+        }
+    }
+
+    int IPagedModel.MaxBatchTokens => _maxBatch;
+
+    PagedKvCache IPagedModel.CreatePagedCache(int numBlocks, int blockSize) =>
+        new(DeepSeekConfig.NumLayers, numBlocks, blockSize, DeepSeekConfig.CacheRowDim, separateValues: false);
+
+    void IPagedModel.ForwardPaged(PagedBatch batch, PagedKvCache cache, Span<float> logits)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(cache);
+        int T = batch.TokenCount, vocab = Config.VocabSize;
+        if (T == 0) throw new ArgumentException("no tokens to evaluate", nameof(batch));
+        if (T > _maxBatch) throw new ArgumentException($"{T} tokens exceed the batch limit {_maxBatch}", nameof(batch));
+        if (cache.KvDim != DeepSeekConfig.CacheRowDim || cache.HasValues) throw new ArgumentException("the cache was not created by this model", nameof(cache));
+        if (logits.Length < batch.LogitRows * vocab) throw new ArgumentException("logits buffer too small", nameof(logits));
+        for (int t = 0; t < T; t++)
+            if ((uint)batch.Tokens[t] >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {batch.Tokens[t]} is outside the vocabulary");
+        lock (_gate)
+        {
+            _batchOrder = true;
+            try { ForwardPagedCore(batch, cache, logits); }
+            finally
+            {
+                _batchOrder = false;
+                _pgBatch = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ForwardBatch"/> over the tokens of several sequences: per-token rope positions and cache slots, each
+    /// sequence's rows converted into a region of its own, attention always in the batched order, and the last layer's
+    /// FFN only for the rows whose logits are wanted.
+    /// </summary>
+    private void ForwardPagedCore(PagedBatch b, PagedKvCache cache, Span<float> logits)
+    {
+        var c = DeepSeekConfig;
+        int T = b.TokenCount, E = c.EmbedDim, S = b.Sequences, bs = cache.BlockSize;
+        int H = c.NumHeads, Dn = c.QkNopeDim, Dr = c.QkRopeDim, Dk = c.QkHeadDim, C = c.KvLoraRank, R = c.CacheRowDim;
+        int half = Dr / 2;
+        for (int t = 0; t < T; t++)
+        {
+            _tokenEmbd.DequantizeRow(b.Tokens[t], _x.AsSpan(t * E, E));
+            _rope.Angles(b.Positions[t], _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
+        }
+        if (_pgRows.Length < S + 1) _pgRows = new int[Math.Max(S + 1, _pgRows.Length * 2)];
+        int rows = 0, maxPad = 0;
+        for (int s = 0; s < S; s++)
+        {
+            _pgRows[s] = rows;
+            int pad = Pad64(b.SeqContext[s]);
+            rows += pad;
+            maxPad = Math.Max(maxPad, pad);
+        }
+        _pgRows[S] = rows;
+        if (_kvf.Length < (long)rows * R) _kvf = new float[(long)rows * R * 5 / 4];
+        if (_kvfT.Length < (long)rows * C) _kvfT = new float[(long)rows * C * 5 / 4];
+        _pgBatch = b;
+        _atPad = maxPad;
+        for (int w = 0; w < _scores.Length; w++)
+            if (_scores[w] is not { } sc || sc.Length < maxPad + R) _scores[w] = new float[maxPad + R];
+
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            var L = _layers[l];
+            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
+            if (L.Wq is not null)
+            {
+                MatMul(L.Wq, _h, T, _q);
+            }
+            else
+            {
+                int Q = c.QLoraRank;
+                MatMul(L.WqA!, _h, T, _qa);
+                RmsNorm.ApplyRows(_qa, L.QaNorm!, c.RmsEps, _qa, T, Q);
+                MatMul(L.WqB!, _qa, T, _q);
+            }
+            MatMul(L.WkvA, _h, T, _kv);
+            var kl = cache.K(l);
+            for (int t = 0; t < T; t++)
+            {
+                var cos = _cos.AsSpan(t * half, half);
+                var sin = _sin.AsSpan(t * half, half);
+                for (int h = 0; h < H; h++) _rope.Apply(_q.AsSpan(t * H * Dk + h * Dk + Dn, Dr), 1, Dr, cos, sin);
+                _rope.Apply(_kv.AsSpan(t * R + C, Dr), 1, Dr, cos, sin);
+                var lat = _kv.AsSpan(t * R, C);
+                RmsNorm.Apply(lat, L.KvaNorm, c.RmsEps, lat);
+                int pos = b.Positions[t];
+                long slot = (long)b.SeqBlocks[b.TokenSeq[t]][pos / bs] * bs + pos % bs;
+                TensorPrimitives.ConvertToHalf(_kv.AsSpan(t * R, R), kl.AsSpan((int)(slot * R), R));
+            }
+            for (int s = 0; s < S; s++)
+            {
+                int n = b.SeqContext[s], pad = Pad64(n);
+                var table = b.SeqBlocks[s];
+                var kvf = _kvf.AsSpan(_pgRows[s] * R, n * R);
+                for (int j0 = 0; j0 < n; j0 += bs)
+                {
+                    int cnt = Math.Min(bs, n - j0);
+                    TensorPrimitives.ConvertToSingle(kl.AsSpan(table[j0 / bs] * bs * R, cnt * R), kvf.Slice(j0 * R, cnt * R));
+                }
+                var kvfT = _kvfT.AsSpan(_pgRows[s] * C, pad * C);
+                for (int d = 0; d < C; d++)
+                {
+                    var col = kvfT.Slice(d * pad, pad);
+                    for (int j = 0; j < n; j++) col[j] = kvf[j * R + d];
+                    col[n..].Clear();
+                }
+            }
+
+            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T);
+            for (int t = 0; t < T; t++)
+                for (int h = 0; h < H; h++)
+                    _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
+            _atT = T;
+            _pool.Run(_patBody);
+
+            HeadMatMul(L.Vb, _lat, H * C, C, _att, H * c.VHeadDim, c.VHeadDim, T);
+            MatMul(L.Wo, _att, T, _h);
+            Add(_x, _h, T * E);
+
+            int Tf = T;
+            if (l == c.NumLayers - 1)
+            {
+                if (b.LogitRows == 0) return;
+                for (int s = 0; s < S; s++)
+                {
+                    int r = b.SeqLogitRow[s];
+                    if (r >= 0) _x.AsSpan((b.SeqStart[s] + b.SeqCount[s] - 1) * E, E).CopyTo(_x.AsSpan(r * E, E));   // r <= source row
+                }
+                Tf = b.LogitRows;
+            }
+            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, Tf, E);
+            if (L.IsMoe) Moe(L, Tf);
+            else
+            {
+                SwiGluFfn(L.Gate!, L.Up!, L.Down!, _h, Tf, _eOut);
+                Add(_x, _eOut, Tf * E);
+            }
+        }
+        RmsNorm.ApplyRows(_x, _outputNorm, c.RmsEps, _h, b.LogitRows, E);
+        fixed (float* y = logits) MatMul(_output, _h, b.LogitRows, y);
+    }
+
+    /// <summary><see cref="AttentionWorker"/> for a paged batch: each token over its own sequence's region, always batched order.</summary>
+    private void PagedAttentionWorker(int index, int count)
+    {
+        const int Lanes = GgmlMath.Lanes;
+        var c = DeepSeekConfig;
+        var b = _pgBatch!;
+        int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
+        var (s0, e0) = WorkerPool.Split(_atT * H, index, count);
+        if (s0 >= e0) return;
+        bool chainKq = R % Lanes == 0;
+        var ws = _scores[index];
+        var qh = ws.AsSpan(ws.Length - R, R);
+        Span<float> acc = stackalloc float[Lanes];
+        for (int job = s0; job < e0; job++)
+        {
+            int t = job / H, s = b.TokenSeq[t];
+            int nKv = b.Positions[t] + 1, nPad = Pad64(nKv), kvPad = Pad64(b.SeqContext[s]);
+            var kvf = _kvf.AsSpan(_pgRows[s] * R, b.SeqContext[s] * R);
+            var kvfT = _kvfT.AsSpan(_pgRows[s] * C, kvPad * C);
+            var scores = ws.AsSpan(0, nPad);
+            var q = _qcat.AsSpan(job * R, R);
+            for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+            float max = float.NegativeInfinity;
+            for (int j = 0; j < nKv; j++)
+            {
+                var kr = kvf.Slice(j * R, R);
+                float v = (chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh)) * _kqScale;
+                scores[j] = v;
+                if (v > max) max = v;
+            }
+            double sum = 0;
+            for (int j0 = 0; j0 < nPad; j0 += Lanes)
+            {
+                for (int l = 0; l < Lanes; l++)
+                {
+                    int j = j0 + l;
+                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
+                    scores[j] = ex;
+                    acc[l] = ex;
+                }
+                sum += GgmlMath.Reduce16(acc);
+            }
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+            var o = _lat.AsSpan(job * C, C);
+            for (int d = 0; d < C; d++) o[d] = GgmlMath.ChainDot16(kvfT.Slice(d * kvPad, nPad), scores);
         }
     }
 
