@@ -1,0 +1,117 @@
+using System.Runtime.CompilerServices;
+using Whale.Tokenization;
+
+namespace Whale.Constraints;
+
+/// <summary>
+/// The vocabulary prepared for masking, built once per tokenizer: each token's bytes (as the streaming decoder
+/// emits them), a byte trie over all tokens, a second trie over the tokens that are not plain string text, and for
+/// plain tokens (printable ASCII other than <c>"</c> and <c>\</c>, or whole UTF-8 characters) their character count,
+/// so the common case, the inside of a string, costs one pass over an int array instead of a trie walk.
+/// </summary>
+internal sealed class TokenIndex
+{
+    private static readonly ConditionalWeakTable<Tokenizer, TokenIndex> Cache = new();
+
+    public int VocabSize { get; }
+    public int[] PlainChars { get; }
+    private readonly byte[][] _bytes;
+
+    /// <summary>The bytes the decoder emits for a token (empty for end-of-generation and control tokens).</summary>
+    public byte[] Bytes(int token) => (uint)token < (uint)_bytes.Length ? _bytes[token] : [];
+    public int[] Eog { get; }
+    public Trie All { get; }
+    public Trie NonPlain { get; }
+
+    private TokenIndex(Tokenizer tok)
+    {
+        VocabSize = tok.VocabSize;
+        var bytes = new byte[VocabSize][];
+        PlainChars = new int[VocabSize];
+        for (int i = 0; i < VocabSize; i++)
+        {
+            bytes[i] = tok.IsEog(i) ? [] : tok.TokenToBytes(i);
+            PlainChars[i] = CountPlain(bytes[i]);
+        }
+        Eog = tok.EogIds.Where(i => (uint)i < (uint)VocabSize).ToArray();
+        _bytes = bytes;
+        All = new Trie(bytes, _ => true);
+        NonPlain = new Trie(bytes, i => PlainChars[i] < 0);
+    }
+
+    public static TokenIndex For(Tokenizer tok) => Cache.GetValue(tok, t => new TokenIndex(t));
+
+    private static int CountPlain(byte[] s)
+    {
+        if (s.Length == 0) return -1;
+        int chars = 0;
+        for (int i = 0; i < s.Length;)
+        {
+            byte b = s[i];
+            if (b < 0x80)
+            {
+                if (b < 0x20 || b == (byte)'"' || b == (byte)'\\' || b == 0x7F) return -1;
+                i++;
+            }
+            else
+            {
+                int n = System.Text.Rune.DecodeFromUtf8(s.AsSpan(i), out _, out int used) == System.Buffers.OperationStatus.Done ? used : 0;
+                if (n == 0) return -1;
+                i += n;
+            }
+            chars++;
+        }
+        return chars;
+    }
+
+    /// <summary>A byte trie in preorder: node i's children are i+1, End[i+1], End[End[i+1]]… up to End[i].</summary>
+    internal sealed class Trie
+    {
+        public byte[] Label { get; }
+        public int[] End { get; }
+        public int[] TokenStart { get; }
+        public int[] Tokens { get; }
+
+        public Trie(byte[][] bytes, Func<int, bool> include)
+        {
+            var ids = Enumerable.Range(0, bytes.Length).Where(i => bytes[i].Length > 0 && include(i)).ToArray();
+            Array.Sort(ids, (a, b) => bytes[a].AsSpan().SequenceCompareTo(bytes[b]));
+            var label = new List<byte> { 0 };   // node 0 is the root
+            var end = new List<int> { 0 };
+            var tokens = new List<int>();
+            var tokenNode = new List<int>();
+            var path = new List<int> { 0 };     // node index per depth along the current path
+            var pathBytes = new List<byte>();
+            foreach (int id in ids)
+            {
+                var s = bytes[id];
+                int common = 0;
+                while (common < pathBytes.Count && common < s.Length && pathBytes[common] == s[common]) common++;
+                for (int d = pathBytes.Count; d > common; d--) end[path[d]] = label.Count;
+                path.RemoveRange(common + 1, path.Count - common - 1);
+                pathBytes.RemoveRange(common, pathBytes.Count - common);
+                for (int d = common; d < s.Length; d++)
+                {
+                    path.Add(label.Count);
+                    pathBytes.Add(s[d]);
+                    label.Add(s[d]);
+                    end.Add(0);
+                }
+                tokens.Add(id);
+                tokenNode.Add(path[^1]);
+            }
+            for (int d = pathBytes.Count; d >= 0; d--) end[path[d]] = label.Count;
+            Label = label.ToArray();
+            End = end.ToArray();
+            Tokens = tokens.ToArray();
+            // Tokens are in preorder of their end nodes: TokenStart[i]..TokenStart[i+1] are those ending at node i.
+            TokenStart = new int[Label.Length + 1];
+            int k = 0;
+            for (int i = 0; i <= Label.Length; i++)
+            {
+                while (k < tokenNode.Count && tokenNode[k] < i) k++;
+                TokenStart[i] = k;
+            }
+        }
+    }
+}
