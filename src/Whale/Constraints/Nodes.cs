@@ -240,14 +240,15 @@ internal sealed class FreeObjectNode(Node values) : Node
     public override Step Begin(byte b) => b == (byte)'{' ? Step.To(new FreeObjectFrame(this, 0)) : Step.Reject;
 }
 
-/// <summary>Inside a free object. Phase 0: after '{'; 1: after ','; 3: after a key; 4: after a value.</summary>
+/// <summary>Inside a free object. Phase 0: after '{'; 1: after ','; 5: after ', '; 3: after a key; 4: after a value.</summary>
 internal sealed class FreeObjectFrame(FreeObjectNode node, int phase) : Frame
 {
     public override Step Feed(byte b)
     {
         switch (phase)
         {
-            case 0 or 1:
+            case 0 or 1 or 5:
+                if (b == (byte)' ' && phase == 1) return Step.To(new FreeObjectFrame(node, 5));
                 if (b == (byte)'"') return Step.Push(new FreeObjectFrame(node, 3), new StringFrame(StringNode.Unbounded, 0, 0, 0, 0, 0));
                 return phase == 0 && b == (byte)'}' ? Step.Pop : Step.Reject;
             case 3:
@@ -284,7 +285,7 @@ internal sealed class ObjectNode : Node
     public override Step Begin(byte b) => b == (byte)'{' ? Step.To(new ObjectFrame(this, 0, 0, 0, 0, 0)) : Step.Reject;
 }
 
-/// <summary>Inside a declared-properties object. Phase 0: after '{'; 1: after ','; 2: in a key (pos bytes read,
+/// <summary>Inside a declared-properties object. Phase 0: after '{'; 1: after ','; 5: after ', '; 2: in a key (pos bytes read,
 /// candidates Keys[lo..hi)); 3: after a key (lo = the key); 4: after a value.</summary>
 internal sealed class ObjectFrame(ObjectNode node, int phase, ulong used, int pos, int lo, int hi) : Frame
 {
@@ -299,7 +300,8 @@ internal sealed class ObjectFrame(ObjectNode node, int phase, ulong used, int po
         var keys = node.Keys;
         switch (phase)
         {
-            case 0 or 1:
+            case 0 or 1 or 5:
+                if (b == (byte)' ' && phase == 1) return Step.To(new ObjectFrame(node, 5, used, 0, 0, 0));
                 if (b == (byte)'"' && AnyUnused(0, keys.Length)) return Step.To(new ObjectFrame(node, 2, used, 0, 0, keys.Length));
                 return phase == 0 && b == (byte)'}' && (node.Required & ~used) == 0 ? Step.Pop : Step.Reject;
             case 2:
