@@ -106,7 +106,8 @@ public sealed class ToolCallParser
             args = body[(nl + 1)..].Trim();
             if (args.StartsWith("```json", StringComparison.Ordinal)) args = args[7..];
             else if (args.StartsWith("```", StringComparison.Ordinal)) args = args[3..];
-            if (args.EndsWith("```", StringComparison.Ordinal)) args = args[..^3];
+            int fence = args.IndexOf("```", StringComparison.Ordinal);
+            if (fence >= 0) args = args[..fence];
             args = args.Trim();
         }
         else
