@@ -1,0 +1,53 @@
+using Whale.Constraints;
+using Whale.Tools;
+
+namespace Whale.Tests.Constraints;
+
+public class ToolCallParserTests
+{
+    [Fact]
+    public void Hermes_calls_split_across_pushes()
+    {
+        var p = new ToolCallParser(ToolCallSyntax.Hermes);
+        string text = "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"t\", \"arguments\": {}}\n</tool_call>";
+        var content = new System.Text.StringBuilder();
+        var calls = new List<Whale.Tokenization.ChatToolCall>();
+        for (int i = 0; i < text.Length; i += 3)
+        {
+            var (c, k) = p.Push(text.Substring(i, Math.Min(3, text.Length - i)));
+            content.Append(c);
+            calls.AddRange(k);
+        }
+        var (rest, last) = p.Flush();
+        content.Append(rest);
+        calls.AddRange(last);
+        Assert.Equal("Let me check.", content.ToString());
+        Assert.Equal(2, calls.Count);
+        Assert.Equal("get_weather", calls[0].Name);
+        Assert.Equal("{\"city\": \"Paris\"}", calls[0].ArgumentsJson);
+        Assert.Equal("t", calls[1].Name);
+        Assert.NotEqual(calls[0].Id, calls[1].Id);
+    }
+
+    [Fact]
+    public void DeepSeek_calls_and_held_back_marker_prefix()
+    {
+        var p = new ToolCallParser(ToolCallSyntax.DeepSeek);
+        var (c1, k1) = p.Push("Hi <｜tool");
+        Assert.Equal("Hi ", c1);
+        Assert.Empty(k1);
+        var (c2, k2) = p.Push("▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{\"a\":1}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>");
+        Assert.Equal("", c2);
+        var call = Assert.Single(k2);
+        Assert.Equal(("f", "{\"a\":1}"), (call.Name, call.ArgumentsJson));
+        Assert.Equal(("", 0), (p.Flush().Content, p.Flush().Calls.Count));
+    }
+
+    [Fact]
+    public void Plain_text_passes_through()
+    {
+        var (content, calls) = ToolCallParser.ParseAll("a < b and <tool maybe", ToolCallSyntax.Hermes);
+        Assert.Equal("a < b and <tool maybe", content);
+        Assert.Empty(calls);
+    }
+}
