@@ -6,7 +6,7 @@ namespace Whale.Constraints;
 /// <summary>
 /// The vocabulary prepared for masking, built once per tokenizer: each token's bytes (as the streaming decoder
 /// emits them), a byte trie over all tokens, a second trie over the tokens that are not plain string text, and for
-/// plain tokens (printable ASCII other than <c>"</c> and <c>\</c>, or whole UTF-8 characters) their character count,
+/// plain tokens (printable ASCII other than <c>"</c> and <c>\</c>, or UTF-8 characters, the last one possibly cut) their character count,
 /// so the common case, the inside of a string, costs one pass over an int array instead of a trie walk.
 /// </summary>
 internal sealed class TokenIndex
@@ -55,9 +55,11 @@ internal sealed class TokenIndex
             }
             else
             {
-                int n = System.Text.Rune.DecodeFromUtf8(s.AsSpan(i), out _, out int used) == System.Buffers.OperationStatus.Done ? used : 0;
-                if (n == 0) return -1;
-                i += n;
+                var status = System.Text.Rune.DecodeFromUtf8(s.AsSpan(i), out _, out int used);
+                // A whole character, or a valid beginning of one at the end of the token (counted as one).
+                if (status == System.Buffers.OperationStatus.NeedMoreData && i + used == s.Length) { chars++; break; }
+                if (status != System.Buffers.OperationStatus.Done) return -1;
+                i += used;
             }
             chars++;
         }

@@ -140,3 +140,56 @@ public class JsonGrammarTests
         Assert.True(perToken < 50, $"mask cost {perToken:F1} ms per token");
     }
 }
+
+public class MaskBenchmarkTests
+{
+    /// <summary>Per-token mask cost on the full 151,665-token R1-Distill-Qwen vocabulary (numbers for docs/BENCHMARKS.md).</summary>
+    [Fact]
+    public void Mask_cost_breakdown()
+    {
+        var tok = new Tokenizer(SyntheticVocab.Load(Path.Combine(TestPaths.Shared, "tokenizers"), "deepseek-r1-distill-qwen"));
+        var sw = Stopwatch.StartNew();
+        _ = JsonGrammar.AnyJson.CreateConstraint(tok);
+        Console.WriteLine($"index build: {sw.Elapsed.TotalMilliseconds:F0} ms (once per tokenizer)");
+        var cases = new (string Name, JsonGrammar Grammar, string Doc)[]
+        {
+            ("json_schema", JsonGrammar.FromSchema("""{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"}},"bio":{"type":"string"}},"required":["name","age","tags","bio"],"additionalProperties":false}"""),
+                """{"name": "Alice Smith", "age": 42, "tags": ["admin", "ops"], "bio": "Alice has worked on distributed systems for twenty years and likes hiking, chess and long walks by the river."}"""),
+            ("json_object", JsonGrammar.AnyObject,
+                """{"id": 17, "items": [{"sku": "A-1", "qty": 2, "price": 9.5}, {"sku": "B-22", "qty": 1, "price": 120}], "note": "deliver after 5pm, ring twice", "paid": true}"""),
+        };
+        foreach (var (name, grammar, doc) in cases)
+        {
+            var times = new List<(double Ms, bool InString)>();
+            var slow = new List<(double Ms, string After)>();
+            var logits = new float[tok.VocabSize];
+            for (int rep = 0; rep < 5; rep++)
+            {
+                var c = (GrammarConstraint)grammar.CreateConstraint(tok);
+                bool inString = false;
+                foreach (int id in tok.Encode(doc, addSpecial: false))
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    c.ApplyMask(logits);
+                    double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    Assert.False(float.IsNegativeInfinity(logits[id]));
+                    if (rep > 0) times.Add((ms, inString));
+                    if (rep > 0) slow.Add((ms, tok.Decode(tok.Encode(doc, addSpecial: false).TakeWhile(x => x != id))[^Math.Min(12, 0 + tok.Decode(tok.Encode(doc, addSpecial: false).TakeWhile(x => x != id)).Length)..]));
+                    Array.Clear(logits);
+                    c.Accept(id);
+                    foreach (byte b in tok.TokenToBytes(id)) if (b == (byte)'"') inString = !inString;
+                }
+                Assert.True(c.IsComplete);
+            }
+            string Stats(IEnumerable<double> xs)
+            {
+                var a = xs.OrderBy(x => x).ToArray();
+                return a.Length == 0 ? "-" : $"mean {a.Average():F3} ms, p50 {a[a.Length / 2]:F3} ms, p95 {a[(int)(a.Length * 0.95)]:F3} ms, max {a[^1]:F3} ms (n={a.Length})";
+            }
+            Console.WriteLine($"{name}: all tokens {Stats(times.Select(t => t.Ms))}");
+            Console.WriteLine($"{name}: inside strings {Stats(times.Where(t => t.InString).Select(t => t.Ms))}");
+            Console.WriteLine($"{name}: slowest after: " + string.Join(" | ", slow.OrderByDescending(x => x.Ms).Take(6).Select(x => $"{x.Ms:F1}ms '{x.After}'")));
+            Console.WriteLine($"{name}: structural {Stats(times.Where(t => !t.InString).Select(t => t.Ms))}");
+        }
+    }
+}
