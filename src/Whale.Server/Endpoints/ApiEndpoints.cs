@@ -44,7 +44,8 @@ internal sealed class ApiEndpoints(ModelRegistry registry, GenerationRunner runn
             PromptOpensThinking = opensThinking,
             ParseReasoning = true,
             TopLogprobs = dto.Logprobs == true ? dto.TopLogprobs ?? 0 : null,
-            Constraint = structured.Grammar is { } grammar ? () => grammar.CreateConstraint(model.Model.Tokenizer) : null,
+            RenderSpecialTokens = structured.ParseSyntax is not null,
+            Constraint = structured.Grammar is { } grammar ? () => grammar.CreateConstraint(model.Model.Tokenizer, structured.ParseSyntax is not null) : null,
         };
         var request = new PreparedRequest(model, Engine(tokens, generation, dto), Chat: true, Stream: dto.Stream == true)
         {

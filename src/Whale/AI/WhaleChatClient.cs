@@ -76,7 +76,8 @@ public sealed class WhaleChatClient : IChatClient
             Stop = options?.StopSequences?.ToArray() ?? [],
             PromptOpensThinking = template.GenerationPromptOpensThinking,
             ThinkingBudget = budget,
-            Constraint = grammar is null ? null : () => grammar.CreateConstraint(_model.Tokenizer),
+            RenderSpecialTokens = tools.Count > 0,
+            Constraint = grammar is null ? null : () => grammar.CreateConstraint(_model.Tokenizer, tools.Count > 0),
         };
         var reader = _engine.Submit(new EngineRequest(prompt, generation), cancellationToken);
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");

@@ -58,8 +58,10 @@ public sealed class JsonGrammar
     }
 
     /// <summary>A fresh per-sequence constraint over <paramref name="tokenizer"/>'s vocabulary (the vocabulary
-    /// index is built once per tokenizer and cached).</summary>
-    public ITokenConstraint CreateConstraint(Tokenizer tokenizer) => new GrammarConstraint(this, TokenIndex.For(tokenizer));
+    /// index is built once per tokenizer and cached). <paramref name="renderSpecialTokens"/> must match
+    /// <see cref="Engine.GenerationOptions.RenderSpecialTokens"/> (control tokens then match by their text).</summary>
+    public ITokenConstraint CreateConstraint(Tokenizer tokenizer, bool renderSpecialTokens = false) =>
+        new GrammarConstraint(this, TokenIndex.For(tokenizer, renderSpecialTokens));
 
     private static Node Compile(JsonElement s, string path, int depth)
     {

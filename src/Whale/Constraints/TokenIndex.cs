@@ -12,6 +12,7 @@ namespace Whale.Constraints;
 internal sealed class TokenIndex
 {
     private static readonly ConditionalWeakTable<Tokenizer, TokenIndex> Cache = new();
+    private static readonly ConditionalWeakTable<Tokenizer, TokenIndex> RenderedCache = new();
 
     public int VocabSize { get; }
     public int[] PlainChars { get; }
@@ -23,14 +24,14 @@ internal sealed class TokenIndex
     public Trie All { get; }
     public Trie NonPlain { get; }
 
-    private TokenIndex(Tokenizer tok)
+    private TokenIndex(Tokenizer tok, bool renderSpecial)
     {
         VocabSize = tok.VocabSize;
         var bytes = new byte[VocabSize][];
         PlainChars = new int[VocabSize];
         for (int i = 0; i < VocabSize; i++)
         {
-            bytes[i] = tok.IsEog(i) ? [] : tok.TokenToBytes(i);
+            bytes[i] = tok.IsEog(i) ? [] : tok.TokenToBytes(i, renderSpecial);
             PlainChars[i] = CountPlain(bytes[i]);
         }
         Eog = tok.EogIds.Where(i => (uint)i < (uint)VocabSize).ToArray();
@@ -39,7 +40,9 @@ internal sealed class TokenIndex
         NonPlain = new Trie(bytes, i => PlainChars[i] < 0);
     }
 
-    public static TokenIndex For(Tokenizer tok) => Cache.GetValue(tok, t => new TokenIndex(t));
+    /// <summary>The index for <paramref name="tok"/>; <paramref name="renderSpecial"/> must match the decoder's.</summary>
+    public static TokenIndex For(Tokenizer tok, bool renderSpecial = false) =>
+        renderSpecial ? RenderedCache.GetValue(tok, t => new TokenIndex(t, true)) : Cache.GetValue(tok, t => new TokenIndex(t, false));
 
     private static int CountPlain(byte[] s)
     {

@@ -30,6 +30,12 @@ public sealed record GenerationOptions
     public int? TopLogprobs { get; init; }
 
     /// <summary>
+    /// Control tokens' text is part of the answer (off by default). Tool calling turns it on: DeepSeek V3/R1 write
+    /// tool calls with control tokens (<c>&lt;｜tool▁calls▁begin｜&gt;</c>…) that would otherwise decode to nothing.
+    /// </summary>
+    public bool RenderSpecialTokens { get; init; }
+
+    /// <summary>
     /// Structured output: makes a fresh constraint for each generated sequence (called once per sequence, so
     /// choices of one request do not share state). The generator masks the logits with it before sampling every
     /// answer token (not inside the reasoning block: the constraint starts after <c>&lt;/think&gt;</c>) and feeds

@@ -54,7 +54,7 @@ public sealed class Generator : IDisposable
         var tok = _model.Tokenizer;
         var sampler = new Sampler(options.Sampling, _model.Config.VocabSize);
         foreach (var t in prompt) sampler.Accept(t);
-        var decoder = tok.CreateStreamingDecoder();
+        var decoder = tok.CreateStreamingDecoder(options.RenderSpecialTokens);
         var reasoning = options.ParseReasoning ? new ReasoningParser(options.PromptOpensThinking) : null;
         var stops = new StopMatcher(options.Stop);
         var constraint = options.Constraint?.Invoke();

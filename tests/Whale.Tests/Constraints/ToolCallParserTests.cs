@@ -44,6 +44,29 @@ public class ToolCallParserTests
     }
 
     [Fact]
+    public void DeepSeek_v3_control_tool_tokens_are_allowed_and_decoded_when_rendering_special_tokens()
+    {
+        var tok = new Whale.Tokenization.Tokenizer(Whale.Models.Synthetic.SyntheticVocab.Load(Path.Combine(TestPaths.Shared, "tokenizers"), "deepseek-v3"));
+        int begin = tok.FindToken("<｜tool▁calls▁begin｜>")!.Value;
+        Assert.Equal(Whale.Tokenization.TokenType.Control, tok.GetTokenType(begin));
+        var grammar = JsonGrammar.ToolCalls(ToolCallSyntax.DeepSeek, [("f", JsonGrammar.AnyObject)], parallel: false);
+        var logits = new float[tok.VocabSize];
+        grammar.CreateConstraint(tok, renderSpecialTokens: true).ApplyMask(logits);
+        Assert.False(float.IsNegativeInfinity(logits[begin]));
+        Array.Clear(logits);
+        grammar.CreateConstraint(tok).ApplyMask(logits);
+        Assert.True(float.IsNegativeInfinity(logits[begin]));
+
+        var ids = tok.Encode("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>", addSpecial: false, parseSpecial: true);
+        var c = grammar.CreateConstraint(tok, renderSpecialTokens: true);
+        foreach (int id in ids) c.Accept(id);
+        Assert.True(c.IsComplete);
+        var (content, calls) = ToolCallParser.ParseAll(tok.Decode(ids, renderSpecial: true), ToolCallSyntax.DeepSeek);
+        Assert.Equal("", content);
+        Assert.Equal(("f", "{}"), (Assert.Single(calls).Name, calls[0].ArgumentsJson));
+    }
+
+    [Fact]
     public void Plain_text_passes_through()
     {
         var (content, calls) = ToolCallParser.ParseAll("a < b and <tool maybe", ToolCallSyntax.Hermes);
