@@ -45,7 +45,7 @@ internal sealed class ApiEndpoints(ModelRegistry registry, GenerationRunner runn
             ParseReasoning = true,
             TopLogprobs = dto.Logprobs == true ? dto.TopLogprobs ?? 0 : null,
             RenderSpecialTokens = structured.ParseSyntax is not null,
-            Constraint = structured.Grammar is { } grammar ? () => grammar.CreateConstraint(model.Model.Tokenizer, structured.ParseSyntax is not null) : null,
+            Constraint = structured.Grammar is not null ? () => structured.CreateConstraint(model.Model.Tokenizer) : null,
         };
         var request = new PreparedRequest(model, Engine(tokens, generation, dto), Chat: true, Stream: dto.Stream == true)
         {

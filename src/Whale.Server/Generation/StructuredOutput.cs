@@ -13,6 +13,15 @@ namespace Whale.Server.Generation;
 /// </summary>
 internal sealed record StructuredOutput(IReadOnlyList<ToolDefinition> Tools, ToolCallSyntax? ParseSyntax, JsonGrammar? Grammar)
 {
+    /// <summary>With <see cref="Grammar"/>: it applies only once the output contains this text (tool_choice auto).</summary>
+    public string? Trigger { get; init; }
+
+    public ITokenConstraint CreateConstraint(Tokenizer tok)
+    {
+        bool render = ParseSyntax is not null;
+        return Trigger is { } t ? Grammar!.CreateTriggeredConstraint(tok, t, render) : Grammar!.CreateConstraint(tok, render);
+    }
+
     public static StructuredOutput From(ChatCompletionRequestDto dto, ChatTemplateKind kind)
     {
         var tools = ParseTools(dto.Tools);
@@ -45,12 +54,19 @@ internal sealed record StructuredOutput(IReadOnlyList<ToolDefinition> Tools, Too
 
         JsonGrammar? grammar = ResponseFormat(dto.ResponseFormat);
         if (choice == "none") return new StructuredOutput([], null, grammar);
+        string? trigger = null;
         if (choice is "required" or "named")
         {
             var allowed = tools.Where(t => named is null || t.Definition.Name == named).Select(t => (t.Definition.Name, t.Arguments)).ToList();
             grammar = JsonGrammar.ToolCalls(syntax, allowed, parallel: named is null && dto.ParallelToolCalls != false);
         }
-        return new StructuredOutput(tools.Select(t => t.Definition).ToList(), tools.Count > 0 ? syntax : null, grammar);
+        else if (grammar is null && tools.Count > 0)
+        {
+            // auto: free text, but a call the model starts must be well formed with valid arguments.
+            grammar = JsonGrammar.ToolCalls(syntax, tools.Select(t => (t.Definition.Name, t.Arguments)).ToList(), parallel: dto.ParallelToolCalls != false);
+            trigger = syntax.TriggerText;
+        }
+        return new StructuredOutput(tools.Select(t => t.Definition).ToList(), tools.Count > 0 ? syntax : null, grammar) { Trigger = trigger };
     }
 
     private static JsonGrammar? ResponseFormat(JsonElement format)

@@ -54,12 +54,11 @@ public sealed class WhaleChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         var template = _model.ChatTemplate;
-        var (tools, grammar, parallel) = Structured(options, template.Kind);
+        var (tools, grammar, trigger) = Structured(options, template.Kind);
         var syntax = ToolCallSyntax.For(template.Kind);
         IReadOnlyList<WhaleChatMessage> converted = Convert(messages);
         if (tools.Count > 0) converted = ToolPrompt.AddTools(converted, tools, template.Kind);
         var prompt = _model.TokenizeChat(converted);
-        _ = parallel;
         int? budget = options?.AdditionalProperties?.TryGetValue("thinking_budget", out object? b) == true && b is not null ? System.Convert.ToInt32(b, System.Globalization.CultureInfo.InvariantCulture) : null;
         var generation = new GenerationOptions
         {
@@ -77,7 +76,9 @@ public sealed class WhaleChatClient : IChatClient
             PromptOpensThinking = template.GenerationPromptOpensThinking,
             ThinkingBudget = budget,
             RenderSpecialTokens = tools.Count > 0,
-            Constraint = grammar is null ? null : () => grammar.CreateConstraint(_model.Tokenizer, tools.Count > 0),
+            Constraint = grammar is null ? null
+                : trigger is not null ? () => grammar.CreateTriggeredConstraint(_model.Tokenizer, trigger, renderSpecialTokens: true)
+                : () => grammar.CreateConstraint(_model.Tokenizer, tools.Count > 0),
         };
         var reader = _engine.Submit(new EngineRequest(prompt, generation), cancellationToken);
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -156,7 +157,7 @@ public sealed class WhaleChatClient : IChatClient
         if (_ownsEngine) _engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
-    private static (IReadOnlyList<ToolDefinition> Tools, JsonGrammar? Grammar, bool Parallel) Structured(ChatOptions? options, Tokenization.ChatTemplateKind kind)
+    private static (IReadOnlyList<ToolDefinition> Tools, JsonGrammar? Grammar, string? Trigger) Structured(ChatOptions? options, Tokenization.ChatTemplateKind kind)
     {
         JsonGrammar? grammar = options?.ResponseFormat switch
         {
@@ -165,7 +166,7 @@ public sealed class WhaleChatClient : IChatClient
             _ => null,
         };
         var declarations = options?.Tools?.OfType<AIFunctionDeclaration>().ToList() ?? [];
-        if (declarations.Count == 0 || options?.ToolMode is NoneChatToolMode) return ([], grammar, false);
+        if (declarations.Count == 0 || options?.ToolMode is NoneChatToolMode) return ([], grammar, null);
         var tools = declarations.Select(d => new ToolDefinition(d.Name, d.Description, d.JsonSchema.ValueKind == JsonValueKind.Object ? d.JsonSchema : null)).ToList();
         bool parallel = options?.AllowMultipleToolCalls != false;
         if (options?.ToolMode is RequiredChatToolMode required)
@@ -174,8 +175,12 @@ public sealed class WhaleChatClient : IChatClient
                 .Select(t => (t.Name, ArgumentsGrammar(t))).ToList();
             if (allowed.Count == 0) throw new ArgumentException($"the required function '{required.RequiredFunctionName}' is not among the tools");
             grammar = JsonGrammar.ToolCalls(ToolCallSyntax.For(kind), allowed, parallel && required.RequiredFunctionName is null);
+            return (tools, grammar, null);
         }
-        return (tools, grammar, parallel);
+        if (grammar is not null) return (tools, grammar, null);
+        // Auto: free text, but a call the model starts is forced to be well formed with valid arguments.
+        var syntax = ToolCallSyntax.For(kind);
+        return (tools, JsonGrammar.ToolCalls(syntax, tools.Select(t => (t.Name, ArgumentsGrammar(t))).ToList(), parallel), syntax.TriggerText);
     }
 
     private static JsonGrammar ArgumentsGrammar(ToolDefinition t)

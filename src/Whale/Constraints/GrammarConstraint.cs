@@ -89,11 +89,17 @@ internal sealed class GrammarConstraint : ITokenConstraint
             _state = null;
             return;
         }
+        AcceptBytes(_index.Bytes(token));
+    }
+
+    /// <summary>Advances by raw output bytes (a constraint that starts in the middle of a token).</summary>
+    internal void AcceptBytes(ReadOnlySpan<byte> bytes)
+    {
         var s = _state;
-        foreach (byte b in _index.Bytes(token))
+        foreach (byte b in bytes)
         {
-            s = MachineState.Feed(s, b);
             if (s is null) break;
+            s = MachineState.Feed(s, b);
         }
         _state = s;
     }

@@ -63,6 +63,17 @@ public sealed class JsonGrammar
     public ITokenConstraint CreateConstraint(Tokenizer tokenizer, bool renderSpecialTokens = false) =>
         new GrammarConstraint(this, TokenIndex.For(tokenizer, renderSpecialTokens));
 
+    /// <summary>
+    /// A per-sequence constraint that lets the output run free until it contains <paramref name="trigger"/>, then
+    /// enforces this grammar from the trigger on (for tool calls the model may or may not make: pass the syntax's
+    /// opening marker, e.g. <see cref="ToolCallSyntax.TriggerText"/>).
+    /// </summary>
+    public ITokenConstraint CreateTriggeredConstraint(Tokenizer tokenizer, string trigger, bool renderSpecialTokens = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(trigger);
+        return new TriggeredConstraint(this, TokenIndex.For(tokenizer, renderSpecialTokens), trigger);
+    }
+
     private static Node Compile(JsonElement s, string path, int depth)
     {
         if (depth > 32) throw new JsonSchemaException($"{path}: the schema nests deeper than 32 levels");

@@ -21,6 +21,10 @@ public sealed record ToolCallSyntax(string Open, string CallPrefix, string NameS
     /// <summary>Qwen2.5 / Qwen3 (Hermes style): <c>&lt;tool_call&gt;\n{"name": "NAME", "arguments": {…}}\n&lt;/tool_call&gt;</c>.</summary>
     public static ToolCallSyntax Hermes { get; } = new("", "<tool_call>\n{\"name\": \"", "\", \"arguments\": ", "}\n</tool_call>", "\n", "");
 
+    /// <summary>The text that starts the calls: <see cref="Open"/>, or the part of <see cref="CallPrefix"/> up to its
+    /// first newline (Hermes: <c>&lt;tool_call&gt;</c>).</summary>
+    public string TriggerText => Open.Length > 0 ? Open : CallPrefix.Split('\n')[0];
+
     /// <summary>The syntax a chat template family uses (Hermes for Qwen and Llama 3 templates).</summary>
     public static ToolCallSyntax For(ChatTemplateKind kind) => kind switch
     {

@@ -67,6 +67,28 @@ public class ToolCallParserTests
     }
 
     [Fact]
+    public void Triggered_constraint_is_free_until_a_call_starts()
+    {
+        var tok = new Whale.Tokenization.Tokenizer(Whale.Models.Synthetic.SyntheticVocab.Load(Path.Combine(TestPaths.Shared, "tokenizers"), "deepseek-r1-distill-qwen"));
+        var args = JsonGrammar.FromSchema("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}""");
+        var grammar = JsonGrammar.ToolCalls(ToolCallSyntax.Hermes, [("get_weather", args), ("get_time", JsonGrammar.AnyObject)], parallel: true);
+        var c = grammar.CreateTriggeredConstraint(tok, ToolCallSyntax.Hermes.TriggerText);
+        var logits = new float[tok.VocabSize];
+        foreach (int id in tok.Encode("Sure, let me check. ", addSpecial: false))
+        {
+            c.ApplyMask(logits);
+            Assert.DoesNotContain(logits, float.IsNegativeInfinity);
+            c.Accept(id);
+        }
+        foreach (int id in tok.Encode("<tool_call>\n{\"name\": \"get_w", addSpecial: false, parseSpecial: true)) c.Accept(id);
+        c.ApplyMask(logits);
+        int allowed = logits.Count(x => !float.IsNegativeInfinity(x));
+        Assert.InRange(allowed, 1, 20);
+        Assert.False(float.IsNegativeInfinity(logits[tok.Encode("eather", addSpecial: false)[0]]));
+        Assert.False(c.IsComplete);
+    }
+
+    [Fact]
     public void Plain_text_passes_through()
     {
         var (content, calls) = ToolCallParser.ParseAll("a < b and <tool maybe", ToolCallSyntax.Hermes);
