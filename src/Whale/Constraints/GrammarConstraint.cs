@@ -13,6 +13,9 @@ internal sealed class GrammarConstraint : ITokenConstraint
     private readonly bool[] _allowed;
     private MachineState? _state;
     private bool _ended;
+    // The inside of one string gives the same mask at every character while the room left exceeds the longest
+    // token: the state below the string frame is the same object, so (parent, node, room) identifies the mask.
+    private (MachineState? Parent, StringNode? Node, long Room) _lastString;
 
     public GrammarConstraint(JsonGrammar grammar, TokenIndex index)
     {
@@ -34,13 +37,20 @@ internal sealed class GrammarConstraint : ITokenConstraint
     {
         if (_state is null) return;
         long start = Stopwatch.GetTimestamp();
-        ComputeAllowed(_state);
+        var key = StringKey(_state);
+        if (key.Node is null || key != _lastString) ComputeAllowed(_state);
+        _lastString = key;
         int n = Math.Min(logits.Length, _allowed.Length);
         for (int i = 0; i < n; i++) if (!_allowed[i]) logits[i] = float.NegativeInfinity;
         for (int i = n; i < logits.Length; i++) logits[i] = float.NegativeInfinity;
         MaskTime += Stopwatch.GetElapsedTime(start);
         MaskCount++;
     }
+
+    private (MachineState? Parent, StringNode? Node, long Room) StringKey(MachineState state) =>
+        state.Top is StringFrame { InCharacters: true } sf
+            ? (state.Parent, sf.Node, Math.Min((long)sf.Node.MaxLength - sf.Length, _index.MaxPlainChars + 1L))
+            : default;
 
     /// <summary>Fills the allowed-token table for <paramref name="state"/>.</summary>
     internal bool[] ComputeAllowed(MachineState state)

@@ -16,6 +16,8 @@ internal sealed class TokenIndex
 
     public int VocabSize { get; }
     public int[] PlainChars { get; }
+    /// <summary>The most characters of any plain token.</summary>
+    public int MaxPlainChars { get; private set; }
     private readonly byte[][] _bytes;
 
     /// <summary>The bytes the decoder emits for a token (empty for end-of-generation and control tokens).</summary>
@@ -36,6 +38,7 @@ internal sealed class TokenIndex
         }
         Eog = tok.EogIds.Where(i => (uint)i < (uint)VocabSize).ToArray();
         _bytes = bytes;
+        MaxPlainChars = PlainChars.Length == 0 ? 0 : PlainChars.Max();
         All = new Trie(bytes, _ => true);
         NonPlain = new Trie(bytes, i => PlainChars[i] < 0);
     }
