@@ -63,6 +63,22 @@ public class StructuredOutputTests(ServerFixture fixture) : IClassFixture<Server
     }
 
     [Fact]
+    public async Task ReasoningIsFreeAndTheConstraintStartsAfterThink()
+    {
+        var o = Options(400, 5);
+        o.Patch.Set("$.thinking_budget"u8, 6);
+        o.ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("weather", BinaryData.FromString(Schema), jsonSchemaIsStrict: true);
+        var result = await Client().CompleteChatAsync([new UserChatMessage("Think, then JSON")], o);
+        using var raw = JsonDocument.Parse(result.GetRawResponse().Content);
+        var message = raw.RootElement.GetProperty("choices")[0].GetProperty("message");
+        string reasoning = message.GetProperty("reasoning_content").GetString()!;
+        Assert.False(string.IsNullOrEmpty(reasoning));
+        Assert.True(raw.RootElement.GetProperty("usage").GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32() >= 6);
+        using var doc = JsonDocument.Parse(message.GetProperty("content").GetString()!);
+        CheckWeather(doc.RootElement);
+    }
+
+    [Fact]
     public async Task JsonObjectStreamedIsValidAndTruncationIsLength()
     {
         var o = Options(400, 3);
