@@ -116,7 +116,7 @@ internal sealed class StringFrame(StringNode node, int length, byte mode, byte r
     }
 }
 
-/// <summary>A JSON number (at most 15 integer and 15 fraction digits, 3 exponent digits); integers have neither.</summary>
+/// <summary>A JSON number (at most 15 integer and 15 fraction digits, 2 exponent digits, so every value fits a double); integers have neither.</summary>
 internal sealed class NumberNode(bool integer) : Node
 {
     public static readonly NumberNode Real = new(false);
@@ -164,7 +164,7 @@ internal sealed class NumberFrame(NumberNode node, int phase, int count) : Frame
             case 6:
                 return digit ? Step.To(new NumberFrame(node, 7, 1)) : Step.Reject;
             default:
-                return digit && count < 3 ? Step.To(new NumberFrame(node, 7, count + 1)) : Step.PopFeed;
+                return digit && count < 2 ? Step.To(new NumberFrame(node, 7, count + 1)) : Step.PopFeed;
         }
     }
 }

@@ -70,6 +70,19 @@ public class WhaleChatClientTests(ServerFixture fixture) : IClassFixture<ServerF
         if (r.FinishReason == ChatFinishReason.Stop) JsonDocument.Parse(r.Text).Dispose();
     }
 
+    public sealed record Forecast(bool Rain, long Day, double[] Temperatures); // no strings: random weights would fill them to max tokens
+
+    [Fact]
+    public async Task TypedStructuredOutputParsesEveryTime()
+    {
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var response = await InProcess().GetResponseAsync<Forecast>("Forecast?", Options(300, seed: seed));
+            Assert.True(response.TryGetResult(out var forecast), response.Text);
+            Assert.NotNull(forecast!.Temperatures);
+        }
+    }
+
     private static (AIFunction Function, Func<List<string>> Calls) WeatherFunction()
     {
         // An integer argument: random weights end it within 15 digits (an unbounded string could run to max tokens).
