@@ -11,6 +11,7 @@ internal sealed class ChatCompletionRequestDto : SamplingRequestDto
     public int? TopLogprobs { get; set; }
     public JsonElement Tools { get; set; }
     public JsonElement ToolChoice { get; set; }
+    public bool? ParallelToolCalls { get; set; }
     public JsonElement ResponseFormat { get; set; }
     public string? ReasoningEffort { get; set; }
 }

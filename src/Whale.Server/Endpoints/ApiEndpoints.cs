@@ -36,21 +36,23 @@ internal sealed class ApiEndpoints(ModelRegistry registry, GenerationRunner runn
         var model = registry.Resolve(dto.Model);
         if (dto.TopLogprobs is { } top && (top < 0 || top > 20)) throw ApiException.Invalid("top_logprobs", "top_logprobs must be between 0 and 20");
         if (dto.TopLogprobs is not null && dto.Logprobs != true) throw ApiException.Invalid("top_logprobs", "top_logprobs requires logprobs: true");
-        CheckToolChoice(dto.ToolChoice);
-        CheckResponseFormat(dto.ResponseFormat);
-        var (tokens, opensThinking) = PromptBuilder.Chat(model.Model, model.Id, dto.Messages);
+        var structured = StructuredOutput.From(dto, PromptBuilder.Template(model.Model, model.Id).Kind);
+        var (tokens, opensThinking) = PromptBuilder.Chat(model.Model, model.Id, dto.Messages, structured.Tools);
         CheckContext(tokens.Length, model);
         var generation = SamplingMapper.Options(dto, model, options, dto.MaxCompletionTokens ?? dto.MaxTokens, 4096) with
         {
             PromptOpensThinking = opensThinking,
             ParseReasoning = true,
             TopLogprobs = dto.Logprobs == true ? dto.TopLogprobs ?? 0 : null,
+            RenderSpecialTokens = structured.ParseSyntax is not null,
+            Constraint = structured.Grammar is not null ? () => structured.CreateConstraint(model.Model.Tokenizer) : null,
         };
         var request = new PreparedRequest(model, Engine(tokens, generation, dto), Chat: true, Stream: dto.Stream == true)
         {
             IncludeUsage = dto.StreamOptions?.IncludeUsage == true,
             ReasoningExpected = opensThinking,
             Logprobs = dto.Logprobs == true,
+            ToolSyntax = structured.ParseSyntax,
         };
         await runner.RunAsync(context, request, arrived).ConfigureAwait(false);
         return model.Id;
@@ -150,22 +152,6 @@ internal sealed class ApiEndpoints(ModelRegistry registry, GenerationRunner runn
         if (promptTokens >= ctx)
             throw ApiException.BadRequest($"This model's maximum context length is {ctx} tokens. However, your prompt has {promptTokens} tokens. Please reduce the length of the messages.",
                 "messages", "context_length_exceeded");
-    }
-
-    private static void CheckToolChoice(JsonElement toolChoice)
-    {
-        if (toolChoice.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
-        if (toolChoice.ValueKind == JsonValueKind.String && toolChoice.GetString() is "none" or "auto") return;
-        throw ApiException.Invalid("tool_choice", "Whale does not produce tool calls yet: tool_choice must be \"none\" or \"auto\"");
-    }
-
-    private static void CheckResponseFormat(JsonElement format)
-    {
-        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
-        if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
-            throw ApiException.BadRequest("response_format must be an object with a 'type'", "response_format");
-        if (type.GetString() is not ("text" or "json_object"))
-            throw ApiException.Invalid("response_format", $"response_format type '{type.GetString()}' is not supported (text, json_object)");
     }
 
     private static void WriteModel(Utf8JsonWriter w, ServedModel m)

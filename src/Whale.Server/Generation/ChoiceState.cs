@@ -15,4 +15,7 @@ internal sealed class ChoiceState
     public bool Started { get; set; }
     /// <summary>Streaming: logprobs not yet sent.</summary>
     public int LogprobsSent { get; set; }
+    /// <summary>Chat with tools: splits the answer into content and tool calls.</summary>
+    public Whale.Tools.ToolCallParser? ToolParser { get; init; }
+    public List<Whale.Tokenization.ChatToolCall> ToolCalls { get; } = [];
 }

@@ -108,21 +108,37 @@ internal sealed class GenerationRunner(ServerMetrics metrics, WhaleServerOptions
 
         public PreparedRequest Request { get; } = request;
         public ResponseJson Json { get; } = new(request);
-        public ChoiceState[] Choices { get; } = Enumerable.Range(0, request.Engine.N).Select(_ => new ChoiceState()).ToArray();
+        public ChoiceState[] Choices { get; } = Enumerable.Range(0, request.Engine.N)
+            .Select(_ => new ChoiceState { ToolParser = request.ToolSyntax is { } syntax ? new Whale.Tools.ToolCallParser(syntax) : null }).ToArray();
 
-        public void Apply(EngineEvent ev)
+        /// <summary>Records an event; returns the answer text and the tool calls it adds.</summary>
+        public (string Content, IReadOnlyList<Whale.Tokenization.ChatToolCall> Calls) Apply(EngineEvent ev)
         {
             var c = Choices[ev.Index];
             var t = ev.Token;
             if (t.TokenId >= 0) Timing();
             c.Reasoning.Append(t.Reasoning);
-            c.Content.Append(t.Content);
+            string content = t.Content;
+            IReadOnlyList<Whale.Tokenization.ChatToolCall> calls = [];
+            if (c.ToolParser is { } parser)
+            {
+                (content, calls) = parser.Push(t.Content);
+                if (t.IsFinal)
+                {
+                    var (rest, last) = parser.Flush();
+                    content += rest;
+                    calls = [.. calls, .. last];
+                }
+                c.ToolCalls.AddRange(calls);
+            }
+            c.Content.Append(content);
             if (t.Logprob is { } lp) c.Logprobs.Add((lp, t.InReasoning));
             if (t.IsFinal)
             {
-                c.FinishReason = t.FinishReason;
+                c.FinishReason = c.ToolCalls.Count > 0 && t.FinishReason == "stop" ? "tool_calls" : t.FinishReason;
                 c.Usage = ev.Usage;
             }
+            return (content, calls);
         }
 
         /// <summary>The stream chunks for one engine event.</summary>
@@ -130,7 +146,7 @@ internal sealed class GenerationRunner(ServerMetrics metrics, WhaleServerOptions
         {
             var c = Choices[ev.Index];
             var t = ev.Token;
-            Apply(ev);
+            var (content, calls) = Apply(ev);
             if (Request.Chat)
             {
                 if (!c.Started)
@@ -139,12 +155,14 @@ internal sealed class GenerationRunner(ServerMetrics metrics, WhaleServerOptions
                     yield return Json.ChatChunk(ev.Index, c, role: true, Request.ReasoningExpected ? "" : null, Request.ReasoningExpected ? null : "", c.LogprobsSent, null);
                 }
                 if (t.Reasoning.Length > 0)
-                    yield return Json.ChatChunk(ev.Index, c, false, t.Reasoning, null, t.Content.Length > 0 ? c.LogprobsSent : c.Logprobs.Count, null);
-                if (t.Content.Length > 0)
-                    yield return Json.ChatChunk(ev.Index, c, false, null, t.Content, c.Logprobs.Count, null);
+                    yield return Json.ChatChunk(ev.Index, c, false, t.Reasoning, null, content.Length > 0 ? c.LogprobsSent : c.Logprobs.Count, null);
+                if (content.Length > 0)
+                    yield return Json.ChatChunk(ev.Index, c, false, null, content, c.Logprobs.Count, null);
+                foreach (var call in calls)
+                    yield return Json.ToolCallChunk(ev.Index, c.ToolCalls.Count - calls.Count + IndexOf(calls, call), call);
                 if (t.IsFinal)
                 {
-                    var last = Json.ChatChunk(ev.Index, c, false, null, null, c.Logprobs.Count, t.FinishReason);
+                    var last = Json.ChatChunk(ev.Index, c, false, null, null, c.Logprobs.Count, c.FinishReason);
                     yield return !Request.IncludeUsage && Choices.All(x => x.FinishReason is not null) ? ResponseJson.WithUsage(last, Choices) : last;
                 }
             }
@@ -163,6 +181,12 @@ internal sealed class GenerationRunner(ServerMetrics metrics, WhaleServerOptions
                     yield return !Request.IncludeUsage && Choices.All(x => x.FinishReason is not null) ? ResponseJson.WithUsage(last, Choices) : last;
                 }
             }
+        }
+
+        private static int IndexOf(IReadOnlyList<Whale.Tokenization.ChatToolCall> calls, Whale.Tokenization.ChatToolCall call)
+        {
+            for (int i = 0; i < calls.Count; i++) if (ReferenceEquals(calls[i], call)) return i;
+            return 0;
         }
 
         public void End(string? reason)

@@ -12,4 +12,6 @@ internal sealed record PreparedRequest(ServedModel Model, EngineRequest Engine, 
     public bool Logprobs { get; init; }
     /// <summary>Completions with <c>echo</c>: the prompt text, returned before the continuation.</summary>
     public string? Echo { get; init; }
+    /// <summary>Chat with tools: parse the answer for tool calls in this syntax.</summary>
+    public Whale.Constraints.ToolCallSyntax? ToolSyntax { get; init; }
 }

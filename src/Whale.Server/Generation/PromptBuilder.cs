@@ -4,6 +4,7 @@ using Whale.Engine;
 using Whale.Server.Contracts;
 using Whale.Server.Errors;
 using Whale.Tokenization;
+using Whale.Tools;
 
 namespace Whale.Server.Generation;
 
@@ -11,18 +12,10 @@ namespace Whale.Server.Generation;
 internal static class PromptBuilder
 {
     /// <summary>The chat prompt, and whether it ends inside an open reasoning block.</summary>
-    public static (int[] Tokens, bool OpensThinking) Chat(WhaleModel model, string modelId, List<ChatMessageDto>? dtos)
+    public static (int[] Tokens, bool OpensThinking) Chat(WhaleModel model, string modelId, List<ChatMessageDto>? dtos, IReadOnlyList<ToolDefinition>? tools = null)
     {
         if (dtos is null || dtos.Count == 0) throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
-        ChatTemplate template;
-        try
-        {
-            template = model.ChatTemplate;
-        }
-        catch (NotSupportedException e)
-        {
-            throw ApiException.BadRequest($"model '{modelId}' cannot chat: {e.Message} (whale serve --chat-template NAME), or use /completions", "model", "chat_template_missing");
-        }
+        var template = Template(model, modelId);
         var messages = new List<ChatMessage>(dtos.Count);
         ChatMessageDto? prefix = null;
         for (int i = 0; i < dtos.Count; i++)
@@ -52,7 +45,8 @@ internal static class PromptBuilder
         }
         if (messages.Count == 0) throw ApiException.BadRequest("'messages' must hold at least one message besides the prefix", "messages");
 
-        var text = new StringBuilder(template.Render(messages, addGenerationPrompt: true));
+        var rendered = tools is { Count: > 0 } ? ToolPrompt.AddTools(messages, tools, template.Kind) : messages;
+        var text = new StringBuilder(template.Render(rendered, addGenerationPrompt: true));
         bool opensThinking = template.GenerationPromptOpensThinking;
         if (prefix is not null)
         {
@@ -74,6 +68,19 @@ internal static class PromptBuilder
             }
         }
         return (Encode(model, text.ToString()), opensThinking);
+    }
+
+    /// <summary>The model's chat template, or a 400 when it has none.</summary>
+    public static ChatTemplate Template(WhaleModel model, string modelId)
+    {
+        try
+        {
+            return model.ChatTemplate;
+        }
+        catch (NotSupportedException e)
+        {
+            throw ApiException.BadRequest($"model '{modelId}' cannot chat: {e.Message} (whale serve --chat-template NAME), or use /completions", "model", "chat_template_missing");
+        }
     }
 
     /// <summary>The completion prompt: text (or token ids), with FIM formatting when a suffix is given.</summary>

@@ -43,8 +43,15 @@ internal sealed class ResponseJson(PreparedRequest request)
             {
                 w.WriteStartObject("message");
                 w.WriteString("role", "assistant");
-                w.WriteString("content", c.Content.ToString());
+                if (c.ToolCalls.Count > 0 && c.Content.Length == 0) w.WriteNull("content");
+                else w.WriteString("content", c.Content.ToString());
                 if (request.ReasoningExpected || c.Reasoning.Length > 0) w.WriteString("reasoning_content", c.Reasoning.ToString());
+                if (c.ToolCalls.Count > 0)
+                {
+                    w.WriteStartArray("tool_calls");
+                    for (int k = 0; k < c.ToolCalls.Count; k++) WriteToolCall(w, c.ToolCalls[k], null);
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
             }
             else
@@ -84,6 +91,38 @@ internal sealed class ResponseJson(PreparedRequest request)
         w.WriteEndArray();
         if (request.IncludeUsage) w.WriteNull("usage");
     });
+
+    /// <summary>A chat stream chunk carrying one whole tool call (id, name and all its arguments).</summary>
+    public byte[] ToolCallChunk(int index, int callIndex, ChatToolCall call) => Write(w =>
+    {
+        Header(w, "chat.completion.chunk");
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", index);
+        w.WriteStartObject("delta");
+        w.WriteStartArray("tool_calls");
+        WriteToolCall(w, call, callIndex);
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteNull("logprobs");
+        w.WriteNull("finish_reason");
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (request.IncludeUsage) w.WriteNull("usage");
+    });
+
+    private static void WriteToolCall(Utf8JsonWriter w, ChatToolCall call, int? index)
+    {
+        w.WriteStartObject();
+        if (index is { } i) w.WriteNumber("index", i);
+        w.WriteString("id", call.Id);
+        w.WriteString("type", "function");
+        w.WriteStartObject("function");
+        w.WriteString("name", call.Name);
+        w.WriteString("arguments", call.ArgumentsJson);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
 
     /// <summary>A text-completion stream chunk.</summary>
     public byte[] TextChunk(int index, ChoiceState c, string text, int logprobsUpTo, string? finish, int textOffset) => Write(w =>

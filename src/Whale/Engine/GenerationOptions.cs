@@ -1,3 +1,4 @@
+using Whale.Constraints;
 using Whale.Sampling;
 
 namespace Whale.Engine;
@@ -27,4 +28,18 @@ public sealed record GenerationOptions
     /// <see cref="TokenEvent.Logprob"/>; null = no log-probabilities.
     /// </summary>
     public int? TopLogprobs { get; init; }
+
+    /// <summary>
+    /// Control tokens' text is part of the answer (off by default). Tool calling turns it on: DeepSeek V3/R1 write
+    /// tool calls with control tokens (<c>&lt;｜tool▁calls▁begin｜&gt;</c>…) that would otherwise decode to nothing.
+    /// </summary>
+    public bool RenderSpecialTokens { get; init; }
+
+    /// <summary>
+    /// Structured output: makes a fresh constraint for each generated sequence (called once per sequence, so
+    /// choices of one request do not share state). The generator masks the logits with it before sampling every
+    /// answer token (not inside the reasoning block: the constraint starts after <c>&lt;/think&gt;</c>) and feeds
+    /// it the chosen token. Null = unconstrained.
+    /// </summary>
+    public Func<ITokenConstraint>? Constraint { get; init; }
 }

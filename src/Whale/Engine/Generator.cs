@@ -54,9 +54,10 @@ public sealed class Generator : IDisposable
         var tok = _model.Tokenizer;
         var sampler = new Sampler(options.Sampling, _model.Config.VocabSize);
         foreach (var t in prompt) sampler.Accept(t);
-        var decoder = tok.CreateStreamingDecoder();
+        var decoder = tok.CreateStreamingDecoder(options.RenderSpecialTokens);
         var reasoning = options.ParseReasoning ? new ReasoningParser(options.PromptOpensThinking) : null;
         var stops = new StopMatcher(options.Stop);
+        var constraint = options.Constraint?.Invoke();
 
         Prefill(prompt);
         string? finish = null;
@@ -72,7 +73,14 @@ public sealed class Generator : IDisposable
                 // Close the reasoning block ourselves: "<think>\n</think>\n\n" is R1's own form of "no reasoning".
                 forced = new Queue<int>(tok.Encode(reasoningTokens == 0 ? "</think>\n\n" : "\n</think>\n\n", addSpecial: false, parseSpecial: true));
             }
-            int id = forced is { Count: > 0 } ? forced.Dequeue() : sampler.Sample(_logits);
+            int id;
+            if (forced is { Count: > 0 }) id = forced.Dequeue();
+            else
+            {
+                if (constraint is not null && !inReasoning) constraint.ApplyMask(_logits);
+                id = sampler.Sample(_logits);
+            }
+            if (constraint is not null && !inReasoning) constraint.Accept(id);
             var logprob = options.TopLogprobs is { } top ? Logprobs(id, top) : null;
             sampler.Accept(id);
             if (inReasoning) reasoningTokens++;
