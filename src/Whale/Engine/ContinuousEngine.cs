@@ -19,6 +19,7 @@ namespace Whale.Engine;
 /// </summary>
 public sealed class ContinuousEngine : IInferenceEngine
 {
+    private float[] _masked = [];
     private readonly IPagedModel _model;
     private readonly Tokenizer _tokenizer;
     private readonly ContinuousEngineOptions _options;
@@ -292,7 +293,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         if (index > 0 && options.Sampling.Seed is { } seed)
             options = options with { Sampling = options.Sampling with { Seed = seed + (ulong)index } };
         var seq = new Sequence(request.PromptTokens, request.CacheKey);
-        var choice = new Choice(job, index, options, seq, new Sampler(options.Sampling, _vocab), _tokenizer.CreateStreamingDecoder(),
+        var choice = new Choice(job, index, options, seq, new Sampler(options.Sampling, _vocab), _tokenizer.CreateStreamingDecoder(options.RenderSpecialTokens),
             options.ParseReasoning ? new ReasoningParser(options.PromptOpensThinking) : null, new StopMatcher(options.Stop));
         foreach (int t in request.PromptTokens) choice.Sampler.Accept(t);
         seq.Owner = choice;
@@ -318,7 +319,19 @@ public sealed class ContinuousEngine : IInferenceEngine
         bool inReasoning = c.Reasoning?.InReasoning ?? false;
         if (c.Forced is null && inReasoning && options.ThinkingBudget is { } budget && c.ReasoningTokens >= budget)
             c.Forced = new Queue<int>(_tokenizer.Encode(c.ReasoningTokens == 0 ? "</think>\n\n" : "\n</think>\n\n", addSpecial: false, parseSpecial: true));
-        int id = c.Forced is { Count: > 0 } ? c.Forced.Dequeue() : c.Sampler.Sample(logits);
+        int id;
+        if (c.Forced is { Count: > 0 }) id = c.Forced.Dequeue();
+        else if (c.Constraint is not null && !inReasoning)
+        {
+            // Structured output: mask a copy of this sequence's logits (the batch's buffer stays untouched).
+            if (_masked.Length < logits.Length) _masked = new float[logits.Length];
+            var masked = _masked.AsSpan(0, logits.Length);
+            logits.CopyTo(masked);
+            c.Constraint.ApplyMask(masked);
+            id = c.Sampler.Sample(masked);
+        }
+        else id = c.Sampler.Sample(logits);
+        if (c.Constraint is not null && !inReasoning) c.Constraint.Accept(id);
         var logprob = options.TopLogprobs is { } top ? Generator.Logprobs(logits, id, top) : null;
         c.Sampler.Accept(id);
         if (inReasoning) c.ReasoningTokens++;
@@ -415,6 +428,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         public ReasoningParser? Reasoning { get; } = reasoning;
         public StopMatcher Stops { get; } = stops;
         public Queue<int>? Forced { get; set; }
+        public Whale.Constraints.ITokenConstraint? Constraint { get; } = options.Constraint?.Invoke();
         public int Completion { get; set; }
         public int ReasoningTokens { get; set; }
         public bool Done { get; set; }
