@@ -144,20 +144,7 @@ internal static unsafe class Attention
             scores[j] = sc;
             if (sc > max) max = sc;
         }
-        double sum = 0;
-        for (int j0 = 0; j0 < nPad; j0 += L)
-        {
-            for (int l = 0; l < L; l++)
-            {
-                int j = j0 + l;
-                float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
-                scores[j] = ex;
-                acc[l] = ex;
-            }
-            sum += GgmlMath.Reduce16(acc);
-        }
-        float inv = (float)(1.0 / sum);
-        for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+        GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
         for (int d = 0; d < D; d++)
         {
             for (int j = 0; j < nKv; j++) column[j] = (float)vAll[j * kvDim + kvh * D + d];

@@ -101,4 +101,28 @@ public static class GgmlMath
         for (int l = 0; l < Lanes; l++) acc[l] += acc[16 + l];
         return Reduce16(acc[..Lanes]);
     }
+
+    /// <summary>
+    /// Softmax of attention scores as ggml_soft_max computes it, then rounded to F16 as the V·p product sees them:
+    /// exp(s - max) with the vector expf in 16-value chunks over <paramref name="nPad"/> values (scores past
+    /// <paramref name="n"/> count as masked, -inf), chunk sums in double, weights = F16(e * (float)(1 / sum)).
+    /// </summary>
+    public static void SoftmaxToF16(Span<float> scores, int n, int nPad, float max)
+    {
+        Span<float> acc = stackalloc float[Lanes];
+        double sum = 0;
+        for (int j0 = 0; j0 < nPad; j0 += Lanes)
+        {
+            for (int l = 0; l < Lanes; l++)
+            {
+                int j = j0 + l;
+                float ex = j < n ? Exp(scores[j] - max) : 0f;
+                scores[j] = ex;
+                acc[l] = ex;
+            }
+            sum += Reduce16(acc);
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+    }
 }

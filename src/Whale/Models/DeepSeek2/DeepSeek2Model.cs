@@ -426,20 +426,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
                 scores[j] = v;
                 if (v > max) max = v;
             }
-            double sum = 0;
-            for (int j0 = 0; j0 < nPad; j0 += Lanes)
-            {
-                for (int l = 0; l < Lanes; l++)
-                {
-                    int j = j0 + l;
-                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
-                    scores[j] = ex;
-                    acc[l] = ex;
-                }
-                sum += GgmlMath.Reduce16(acc);
-            }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+            GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
             var o = _lat.AsSpan(job * C, C);
             var p = scores[..nPad];
             for (int d = 0; d < C; d++)
@@ -623,20 +610,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
                 scores[j] = v;
                 if (v > max) max = v;
             }
-            double sum = 0;
-            for (int j0 = 0; j0 < nPad; j0 += Lanes)
-            {
-                for (int l = 0; l < Lanes; l++)
-                {
-                    int j = j0 + l;
-                    float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
-                    scores[j] = ex;
-                    acc[l] = ex;
-                }
-                sum += GgmlMath.Reduce16(acc);
-            }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * inv);
+            GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
             var o = _lat.AsSpan(job * C, C);
             for (int d = 0; d < C; d++) o[d] = GgmlMath.ChainDot16(kvfT.Slice(d * kvPad, nPad), scores);
         }
