@@ -62,9 +62,10 @@ internal static class BenchCommand
         var maxSeqs = new Option<int>("--max-seqs") { Description = "continuous: sequences batched at once (serial: --parallel = the level's concurrency)", DefaultValueFactory = _ => 16 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous: most tokens per step", DefaultValueFactory = _ => 256 };
         var ctx = new Option<int>("--ctx") { Description = "context size per sequence", DefaultValueFactory = _ => 1024 };
+        var noPrefixCache = new Option<bool>("--no-prefix-cache") { Description = "continuous: prefix caching off (every prompt prefilled in full)" };
         var cmd = new Command("serve", "Load-test the serving engine: throughput, TTFT, TPOT and cache-hit rate per concurrency")
         {
-            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx,
+            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx, noPrefixCache,
         };
         cmd.SetAction(r =>
         {
@@ -75,7 +76,7 @@ internal static class BenchCommand
             int p = r.GetValue(prompt), n = r.GetValue(gen), sp = r.GetValue(shared), c = r.GetValue(ctx);
             if (p + n >= c) throw new ArgumentException("--prompt-tokens + --gen must be below --ctx");
             using var wm = WhaleModel.Load(path, new ModelOptions { Threads = r.GetValue(threads) ?? Environment.ProcessorCount, ContextSize = c });
-            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated, ctx {c}, {wm.Options.Threads} threads");
+            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated, ctx {c}, {wm.Options.Threads} threads{(r.GetValue(noPrefixCache) ? ", prefix cache off" : "")}");
             io.Out.WriteLine("| engine | concurrency | requests | gen tok/s | req/s | TTFT p50 ms | TTFT p90 ms | TPOT p50 ms | E2E p50 ms | cache hit | tokens/step |");
             io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             var kinds = kind == "both" ? new[] { "serial", "continuous" } : [kind];
@@ -85,7 +86,7 @@ internal static class BenchCommand
                 {
                     int count = r.GetValue(requests) is > 0 and var given ? given : Math.Max(4, 2 * level);
                     IInferenceEngine engine = k == "continuous"
-                        ? new ContinuousEngine(wm, new ContinuousEngineOptions { MaxSequences = r.GetValue(maxSeqs), MaxBatchTokens = r.GetValue(batchTokens), ContextSize = c, MaxWaiting = 100_000 })
+                        ? new ContinuousEngine(wm, new ContinuousEngineOptions { MaxSequences = r.GetValue(maxSeqs), MaxBatchTokens = r.GetValue(batchTokens), ContextSize = c, MaxWaiting = 100_000, PrefixCaching = !r.GetValue(noPrefixCache) })
                         : new SerialEngine(wm, new SerialEngineOptions { Parallel = level, ContextSize = c, MaxWaiting = 100_000 });
                     try
                     {

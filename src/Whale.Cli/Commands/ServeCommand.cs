@@ -30,8 +30,9 @@ internal static class ServeCommand
         var maxSeqs = new Option<int>("--max-seqs") { Description = "continuous engine: sequences batched at once", DefaultValueFactory = _ => 16 };
         var kvTokens = new Option<int?>("--kv-tokens") { Description = "continuous engine: tokens the shared KV cache holds (default max(2 x ctx, 8192))" };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous engine: most tokens per batched step (prefill chunks + decode)", DefaultValueFactory = _ => 256 };
+        var noPrefixCache = new Option<bool>("--no-prefix-cache") { Description = "continuous engine: no prefix caching (every prompt is prefilled in full; no KV blocks shared by prefix)" };
         var cmd = new Command("serve", "Serve models over an OpenAI- and DeepSeek-compatible HTTP API, with the chat page at /");
-        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting, engineKind, maxSeqs, kvTokens, batchTokens, db, webRoot }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { models, host, port, apiKey, apiKeyFile, ctx, parallel, threads, template, maxWaiting, engineKind, maxSeqs, kvTokens, batchTokens, noPrefixCache, db, webRoot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var specs = r.GetValue(models) is { Length: > 0 } given ? given
@@ -62,6 +63,7 @@ internal static class ServeCommand
                             MaxWaiting = r.GetValue(maxWaiting),
                             KvCacheTokens = r.GetValue(kvTokens),
                             MaxBatchTokens = r.GetValue(batchTokens),
+                            PrefixCaching = !r.GetValue(noPrefixCache),
                         })
                         : new SerialEngine(model, new SerialEngineOptions { Parallel = np, MaxWaiting = r.GetValue(maxWaiting) });
                     served.Add(new ServedModel(name, model, engine));

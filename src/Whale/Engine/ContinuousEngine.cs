@@ -63,7 +63,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         _cache = model.CreatePagedCache(numBlocks, bs);
         _blocks = new BlockManager(numBlocks, bs);
         int budget = Math.Max(1, Math.Min(_options.MaxBatchTokens, model.MaxBatchTokens));
-        _scheduler = new Scheduler(_blocks, _options.MaxSequences, budget);
+        _scheduler = new Scheduler(_blocks, _options.MaxSequences, budget, _options.PrefixCaching);
         _vocab = model.Config.VocabSize;
         _logits = new float[(long)Math.Min(_options.MaxSequences, budget) * _vocab];
         _thread = new Thread(Loop) { IsBackground = true, Name = "whale-engine" };
@@ -301,7 +301,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         return seq;
     }
 
-    /// <summary>Choices 1..n-1 start once choice 0's prompt is computed, so they share its full prompt blocks.</summary>
+    /// <summary>Choices 1..n-1 start once choice 0's prompt is computed, so they share its full prompt blocks (with prefix caching on).</summary>
     private void SpawnChoices(Job job, Sequence first)
     {
         job.ChoicesSpawned = true;

@@ -22,4 +22,9 @@ public sealed record ContinuousEngineOptions
 
     /// <summary>Tokens per sequence (default: the model's <see cref="WhaleModel.ContextSize"/>).</summary>
     public int? ContextSize { get; init; }
+
+    /// <summary>Whether full KV blocks are shared by prompt prefix (hash of the leading tokens and the cache key).
+    /// When false no block is looked up or registered by prefix: every prompt (and every extra choice) is prefilled
+    /// in full and reports 0 cached prompt tokens. Default true.</summary>
+    public bool PrefixCaching { get; init; } = true;
 }

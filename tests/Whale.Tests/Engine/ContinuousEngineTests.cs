@@ -166,6 +166,43 @@ public class ContinuousEngineTests
     }
 
     [Fact]
+    public async Task WithPrefixCachingOffSharedPrefixRequestsReportNoCachedTokensAndGiveTheSameGreedyTokens()
+    {
+        using var model = WhaleModel.Load(SyntheticModels.Get("qwen2", GgmlType.Q8_0), new ModelOptions { Threads = 2 });
+        var ban = BanEog(model);
+        var prefix = Enumerable.Range(200, 48).ToArray();
+        var prompts = Enumerable.Range(0, 3).Select(i => prefix.Concat(Enumerable.Range(400 + 10 * i, 5 + i)).ToArray()).ToArray();
+        var options = new ContinuousEngineOptions { ContextSize = 128, BlockSize = 16 };
+
+        async Task<(List<int>[] Tokens, int[] Cached, EngineStats Stats)> RunAsync(bool prefixCaching)
+        {
+            await using var engine = new ContinuousEngine(model, options with { PrefixCaching = prefixCaching });
+            var tokens = new List<int>[prompts.Length];
+            var cached = new int[prompts.Length];
+            for (int i = 0; i < prompts.Length; i++)   // one after another, so later requests can find the shared blocks
+            {
+                var events = await engine.GenerateAsync(new EngineRequest(prompts[i], Greedy(6, ban)) { N = i == 2 ? 2 : 1 }).ToListAsync();
+                tokens[i] = events.Where(e => e.Index == 0 && e.Token.TokenId >= 0).Select(e => e.Token.TokenId).ToList();
+                foreach (int choice in events.Select(e => e.Index).Distinct())
+                    Assert.Equal(tokens[i], events.Where(e => e.Index == choice && e.Token.TokenId >= 0).Select(e => e.Token.TokenId));
+                cached[i] = events.Where(e => e.Token.IsFinal).Max(e => e.Usage!.CachedPromptTokens);
+            }
+            return (tokens, cached, engine.GetStats());
+        }
+
+        var on = await RunAsync(prefixCaching: true);
+        var off = await RunAsync(prefixCaching: false);
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(on.Tokens[i], off.Tokens[i]);
+        Assert.Equal([0, 48, 48], on.Cached);
+        Assert.True(on.Stats.PrefixCacheHitsTotal >= 96, $"{on.Stats.PrefixCacheHitsTotal} hits");
+        Assert.Equal([0, 0, 0], off.Cached);
+        Assert.Equal(0, off.Stats.PrefixCacheHitsTotal);
+        // Every prompt (and the second choice of the last one) prefilled in full.
+        Assert.Equal(prompts.Sum(p => p.Length) + prompts[2].Length, off.Stats.PrefillTokensTotal);
+        Assert.True(on.Stats.PrefillTokensTotal < off.Stats.PrefillTokensTotal);
+    }
+
+    [Fact]
     public async Task CancellingARunningRequestEndsItAndFreesItsBlocks()
     {
         using var model = WhaleModel.Load(SyntheticModels.Get("qwen2", GgmlType.Q8_0), new ModelOptions { Threads = 1 });

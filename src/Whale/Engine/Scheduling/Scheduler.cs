@@ -8,7 +8,7 @@ namespace Whale.Engine.Scheduling;
 /// prefill) within the step's token budget, allocating blocks as they grow and preempting the most recently admitted
 /// running sequence (blocks freed, recomputed later; it goes back to the front of the queue) when none are free;
 /// then, if nothing was preempted, waiting sequences while sequence slots, budget and blocks allow, each starting
-/// after its longest cached prefix. Single-threaded (the engine's loop).
+/// after its longest cached prefix (unless prefix caching is off). Single-threaded (the engine's loop).
 /// </summary>
 internal sealed class Scheduler
 {
@@ -16,18 +16,22 @@ internal sealed class Scheduler
     private readonly List<Sequence> _running = [];
     private readonly List<int> _match = [];
 
-    public Scheduler(BlockManager blocks, int maxSequences, int tokenBudget)
+    public Scheduler(BlockManager blocks, int maxSequences, int tokenBudget, bool prefixCaching = true)
     {
         if (maxSequences < 1) throw new ArgumentOutOfRangeException(nameof(maxSequences));
         if (tokenBudget < 1) throw new ArgumentOutOfRangeException(nameof(tokenBudget));
         Blocks = blocks;
         MaxSequences = maxSequences;
         TokenBudget = tokenBudget;
+        PrefixCaching = prefixCaching;
     }
 
     public BlockManager Blocks { get; }
     public int MaxSequences { get; }
     public int TokenBudget { get; }
+
+    /// <summary>Whether blocks are looked up and registered by prefix hash; when false every prompt is computed in full.</summary>
+    public bool PrefixCaching { get; }
 
     public IReadOnlyList<Sequence> Running => _running;
     public int WaitingCount => _waiting.Count;
@@ -74,7 +78,7 @@ internal sealed class Scheduler
         {
             var seq = _waiting.First!.Value;
             _match.Clear();
-            long hash = Blocks.MatchPrefix(seq.Tokens, (seq.Tokens.Count - 1) / Blocks.BlockSize, seq.CacheKey, _match);
+            long hash = PrefixCaching ? Blocks.MatchPrefix(seq.Tokens, (seq.Tokens.Count - 1) / Blocks.BlockSize, seq.CacheKey, _match) : 0;
             int cached = _match.Count * Blocks.BlockSize;
             int n = Math.Min(seq.Tokens.Count - cached, budget);
             int needBlocks = (cached + n + Blocks.BlockSize - 1) / Blocks.BlockSize - _match.Count;
@@ -93,8 +97,11 @@ internal sealed class Scheduler
             if (seq.CachedPromptTokens < 0)
             {
                 seq.CachedPromptTokens = cached;
-                PrefixQueries += seq.PromptLength;
-                PrefixHits += cached;
+                if (PrefixCaching)
+                {
+                    PrefixQueries += seq.PromptLength;
+                    PrefixHits += cached;
+                }
             }
             _waiting.RemoveFirst();
             _running.Add(seq);
@@ -122,10 +129,11 @@ internal sealed class Scheduler
         return true;
     }
 
-    /// <summary>After a step: <paramref name="n"/> more tokens of <paramref name="seq"/> are computed; full blocks join the prefix cache.</summary>
+    /// <summary>After a step: <paramref name="n"/> more tokens of <paramref name="seq"/> are computed; full blocks join the prefix cache (when on).</summary>
     public void Computed(Sequence seq, int n)
     {
         seq.NumComputed += n;
+        if (!PrefixCaching) return;
         int bs = Blocks.BlockSize;
         while ((seq.NumHashed + 1) * bs <= seq.NumComputed)
         {
