@@ -19,6 +19,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     private readonly Rope _rope;
     private readonly int _maxBatch;
     private readonly object _gate = new();
+    private readonly MicroBatchForward _forwardBatch;
 
     // Workspace, sized for _maxBatch tokens (no allocation per forward).
     private readonly float[] _x, _h, _q, _k, _v, _att, _ff1, _ff2, _cos, _sin, _last;
@@ -101,6 +102,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _scores = new float[_pool.WorkerCount][];
         _qx = [];
         _mmBody = MatMulWorker;
+        _forwardBatch = ForwardBatch;
         _convBody = ConvertWorker;
         _atBody = AttentionWorker;
         _cvBody = ConvertKvWorker;
@@ -114,23 +116,10 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
 
     public void Forward(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits = false)
     {
-        int n = tokens.Length, vocab = Config.VocabSize;
-        if (n == 0) throw new ArgumentException("no tokens to evaluate", nameof(tokens));
-        if (cache.Length + n > cache.ContextSize)
-            throw new InvalidOperationException($"context is full: {cache.Length} + {n} tokens exceed the context size {cache.ContextSize}");
-        if (logits.Length < (allLogits ? n * vocab : vocab)) throw new ArgumentException("logits buffer too small", nameof(logits));
-        foreach (var t in tokens)
-            if ((uint)t >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{vocab - 1})");
-        lock (_gate)
-        {
-            for (int start = 0; start < n; start += _maxBatch)
-            {
-                int count = Math.Min(_maxBatch, n - start);
-                bool lastChunk = start + count == n;
-                var outLogits = allLogits ? logits.Slice(start * vocab, count * vocab) : lastChunk ? logits[..vocab] : default;
-                ForwardBatch(tokens.Slice(start, count), cache, outLogits, allLogits, lastChunk || allLogits);
-            }
-        }
+        ArgumentNullException.ThrowIfNull(cache);
+        if (cache.KvDim != Config.KvDim || cache.Layers != Config.NumLayers || !cache.HasValues)
+            throw new ArgumentException("the cache was not created by this model", nameof(cache));
+        ForwardChunks.Run(tokens, cache, logits, allLogits, Config.VocabSize, _maxBatch, _gate, _forwardBatch);
     }
 
     private void ForwardBatch(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits, bool wantLogits)

@@ -25,6 +25,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
     private readonly int _maxBatch;
     private readonly float _kqScale;
     private readonly object _gate = new();
+    private readonly MicroBatchForward _forwardBatch;
     private const long InlineWork = 1 << 16;     // multiply-adds below which a product is not split across workers
 
     // Workspace for _maxBatch tokens (no allocation per forward once warm).
@@ -114,6 +115,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         _hmOut = new float[workers][];
         _hmQx = new byte[workers][];
         _mmBody = MatMulWorker;
+        _forwardBatch = ForwardBatch;
         _hmBody = HeadMatMulWorker;
         _atBody = AttentionWorker;
         _patBody = PagedAttentionWorker;
@@ -132,32 +134,16 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
     public void Forward(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits = false)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        int n = tokens.Length, vocab = Config.VocabSize;
-        if (n == 0) throw new ArgumentException("no tokens to evaluate", nameof(tokens));
         if (cache.KvDim != DeepSeekConfig.CacheRowDim || cache.Layers != DeepSeekConfig.NumLayers || cache.HasValues)
             throw new ArgumentException("the cache was not created by this model", nameof(cache));
-        if (cache.Length + n > cache.ContextSize)
-            throw new InvalidOperationException($"context is full: {cache.Length} + {n} tokens exceed the context size {cache.ContextSize}");
-        if (logits.Length < (allLogits ? n * vocab : vocab)) throw new ArgumentException("logits buffer too small", nameof(logits));
-        foreach (var t in tokens)
-            if ((uint)t >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{vocab - 1})");
-        lock (_gate)
-        {
-            for (int start = 0; start < n; start += _maxBatch)
-            {
-                int count = Math.Min(_maxBatch, n - start);
-                bool lastChunk = start + count == n;
-                var outLogits = allLogits ? logits.Slice(start * vocab, count * vocab) : lastChunk ? logits[..vocab] : default;
-                ForwardBatch(tokens.Slice(start, count), cache, outLogits, allLogits, lastChunk || allLogits);
-            }
-        }
+        ForwardChunks.Run(tokens, cache, logits, allLogits, Config.VocabSize, _maxBatch, _gate, _forwardBatch);
     }
 
     private void ForwardBatch(ReadOnlySpan<int> tokens, KvCache cache, Span<float> logits, bool allLogits, bool wantLogits)
     {
         var c = DeepSeekConfig;
         int T = tokens.Length, E = c.EmbedDim, pos0 = cache.Length;
-        int H = c.NumHeads, Dn = c.QkNopeDim, Dr = c.QkRopeDim, Dk = c.QkHeadDim, C = c.KvLoraRank, R = c.CacheRowDim;
+        int H = c.NumHeads, Dr = c.QkRopeDim, C = c.KvLoraRank, R = c.CacheRowDim;
         int half = Dr / 2;
 
         // x: [T, E] embeddings
@@ -171,31 +157,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         for (int l = 0; l < c.NumLayers; l++)
         {
             var L = _layers[l];
-            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
-
-            // q: [T, H, Dk] = [q_nope (Dn) | q_pe (Dr)] per head
-            if (L.Wq is not null)
-            {
-                MatMul(L.Wq, _h, T, _q);
-            }
-            else
-            {
-                int Q = c.QLoraRank;
-                MatMul(L.WqA!, _h, T, _qa);                           // [T, Q]
-                RmsNorm.ApplyRows(_qa, L.QaNorm!, c.RmsEps, _qa, T, Q);
-                MatMul(L.WqB!, _qa, T, _q);                           // [T, H*Dk]
-            }
-            // kv: [T, R] = [latent (C) | k_pe (Dr)]
-            MatMul(L.WkvA, _h, T, _kv);
-            for (int t = 0; t < T; t++)
-            {
-                var cos = _cos.AsSpan(t * half, half);
-                var sin = _sin.AsSpan(t * half, half);
-                for (int h = 0; h < H; h++) _rope.Apply(_q.AsSpan(t * H * Dk + h * Dk + Dn, Dr), 1, Dr, cos, sin);
-                _rope.Apply(_kv.AsSpan(t * R + C, Dr), 1, Dr, cos, sin);
-                var lat = _kv.AsSpan(t * R, C);
-                RmsNorm.Apply(lat, L.KvaNorm, c.RmsEps, lat);
-            }
+            ProjectQueryAndLatent(L, T);                                // _q: [T, H, Dk], _kv: [T, R]
             // the cache row is F16, as llama.cpp's default K cache type
             TensorPrimitives.ConvertToHalf(_kv.AsSpan(0, T * R), cache.K(l, pos0, T));
             TensorPrimitives.ConvertToSingle(cache.K(l, 0, nKv), _kvf.AsSpan(0, nKv * R));
@@ -208,10 +170,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
 
             // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
             // (measured: the batched tinyBLAS order matches llama.cpp best here, also for F32 k_b)
-            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T);
-            for (int t = 0; t < T; t++)
-                for (int h = 0; h < H; h++)
-                    _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
+            AbsorbQuery(L, T);
 
             _atT = T; _atStart = pos0; _atContext = cache.ContextSize; _atPad = kvPad;
             if ((long)T * H * nKv * R < InlineWork) AttentionWorker(0, 1);   // lat: [T, H, C]
@@ -230,13 +189,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
                 _x.AsSpan((T - 1) * E, E).CopyTo(_x);                   // the last row moves to row 0
                 Tf = 1;
             }
-            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, Tf, E);
-            if (L.IsMoe) Moe(L, Tf);
-            else
-            {
-                SwiGluFfn(L.Gate!, L.Up!, L.Down!, _h, Tf, _eOut);
-                Add(_x, _eOut, Tf * E);
-            }
+            Ffn(L, Tf);
         }
         cache.Length = pos0 + T;
         if (!wantLogits) return;
@@ -474,7 +427,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
     {
         var c = DeepSeekConfig;
         int T = b.TokenCount, E = c.EmbedDim, S = b.Sequences, bs = cache.BlockSize;
-        int H = c.NumHeads, Dn = c.QkNopeDim, Dr = c.QkRopeDim, Dk = c.QkHeadDim, C = c.KvLoraRank, R = c.CacheRowDim;
+        int H = c.NumHeads, Dr = c.QkRopeDim, C = c.KvLoraRank, R = c.CacheRowDim;
         int half = Dr / 2;
         for (int t = 0; t < T; t++)
         {
@@ -501,28 +454,10 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         for (int l = 0; l < c.NumLayers; l++)
         {
             var L = _layers[l];
-            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
-            if (L.Wq is not null)
-            {
-                MatMul(L.Wq, _h, T, _q);
-            }
-            else
-            {
-                int Q = c.QLoraRank;
-                MatMul(L.WqA!, _h, T, _qa);
-                RmsNorm.ApplyRows(_qa, L.QaNorm!, c.RmsEps, _qa, T, Q);
-                MatMul(L.WqB!, _qa, T, _q);
-            }
-            MatMul(L.WkvA, _h, T, _kv);
+            ProjectQueryAndLatent(L, T);
             var kl = cache.K(l);
             for (int t = 0; t < T; t++)
             {
-                var cos = _cos.AsSpan(t * half, half);
-                var sin = _sin.AsSpan(t * half, half);
-                for (int h = 0; h < H; h++) _rope.Apply(_q.AsSpan(t * H * Dk + h * Dk + Dn, Dr), 1, Dr, cos, sin);
-                _rope.Apply(_kv.AsSpan(t * R + C, Dr), 1, Dr, cos, sin);
-                var lat = _kv.AsSpan(t * R, C);
-                RmsNorm.Apply(lat, L.KvaNorm, c.RmsEps, lat);
                 int pos = b.Positions[t];
                 long slot = (long)b.SeqBlocks[b.TokenSeq[t]][pos / bs] * bs + pos % bs;
                 TensorPrimitives.ConvertToHalf(_kv.AsSpan(t * R, R), kl.AsSpan((int)(slot * R), R));
@@ -546,10 +481,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
                 }
             }
 
-            HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T);
-            for (int t = 0; t < T; t++)
-                for (int h = 0; h < H; h++)
-                    _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
+            AbsorbQuery(L, T);
             _atT = T;
             _pool.Run(_patBody);
 
@@ -568,16 +500,66 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
                 }
                 Tf = b.LogitRows;
             }
-            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, Tf, E);
-            if (L.IsMoe) Moe(L, Tf);
-            else
-            {
-                SwiGluFfn(L.Gate!, L.Up!, L.Down!, _h, Tf, _eOut);
-                Add(_x, _eOut, Tf * E);
-            }
+            Ffn(L, Tf);
         }
         RmsNorm.ApplyRows(_x, _outputNorm, c.RmsEps, _h, b.LogitRows, E);
         fixed (float* y = logits) MatMul(_output, _h, b.LogitRows, y);
+    }
+
+    /// <summary>
+    /// h = attn_norm(x) into _h, then q = q_b·rmsnorm(q_a·h) (or attn_q·h) into _q [T, H, Dk] = [q_nope | q_pe] per head,
+    /// kv = kv_a_mqa·h into _kv [T, R] = [latent (C) | k_pe (Dr)]; RoPE on q_pe and k_pe, RMSNorm on the latent.
+    /// </summary>
+    private void ProjectQueryAndLatent(DeepSeek2Layer L, int T)
+    {
+        var c = DeepSeekConfig;
+        int H = c.NumHeads, Dn = c.QkNopeDim, Dr = c.QkRopeDim, Dk = c.QkHeadDim, C = c.KvLoraRank, R = c.CacheRowDim, half = Dr / 2;
+        RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, c.EmbedDim);
+        if (L.Wq is not null)
+        {
+            MatMul(L.Wq, _h, T, _q);
+        }
+        else
+        {
+            MatMul(L.WqA!, _h, T, _qa);                               // [T, Q]
+            RmsNorm.ApplyRows(_qa, L.QaNorm!, c.RmsEps, _qa, T, c.QLoraRank);
+            MatMul(L.WqB!, _qa, T, _q);                               // [T, H*Dk]
+        }
+        MatMul(L.WkvA, _h, T, _kv);
+        for (int t = 0; t < T; t++)
+        {
+            var cos = _cos.AsSpan(t * half, half);
+            var sin = _sin.AsSpan(t * half, half);
+            for (int h = 0; h < H; h++) _rope.Apply(_q.AsSpan(t * H * Dk + h * Dk + Dn, Dr), 1, Dr, cos, sin);
+            _rope.Apply(_kv.AsSpan(t * R + C, Dr), 1, Dr, cos, sin);
+            var lat = _kv.AsSpan(t * R, C);
+            RmsNorm.Apply(lat, L.KvaNorm, c.RmsEps, lat);
+        }
+    }
+
+    /// <summary>qcat[t, h] = [k_b[h]·q_nope[t, h] (C) | q_pe[t, h] (Dr)]: the query absorbed into latent space.</summary>
+    private void AbsorbQuery(DeepSeek2Layer L, int T)
+    {
+        var c = DeepSeekConfig;
+        int H = c.NumHeads, Dn = c.QkNopeDim, Dr = c.QkRopeDim, Dk = c.QkHeadDim, C = c.KvLoraRank, R = c.CacheRowDim;
+        HeadMatMul(L.Kb, _q, H * Dk, Dk, _qcat, H * R, R, T);
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < H; h++)
+                _q.AsSpan(t * H * Dk + h * Dk + Dn, Dr).CopyTo(_qcat.AsSpan((t * H + h) * R + C, Dr));
+    }
+
+    /// <summary>x[0..Tf) += FFN(rmsnorm(x)): routed + shared experts for MoE layers, SwiGLU for dense ones.</summary>
+    private void Ffn(DeepSeek2Layer L, int Tf)
+    {
+        var c = DeepSeekConfig;
+        int E = c.EmbedDim;
+        RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, Tf, E);
+        if (L.IsMoe) Moe(L, Tf);
+        else
+        {
+            SwiGluFfn(L.Gate!, L.Up!, L.Down!, _h, Tf, _eOut);
+            Add(_x, _eOut, Tf * E);
+        }
     }
 
     /// <summary><see cref="AttentionWorker"/> for a paged batch: each token over its own sequence's region, always batched order.</summary>
