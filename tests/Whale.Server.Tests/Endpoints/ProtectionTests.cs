@@ -28,16 +28,20 @@ public class ProtectionTests
     public async Task FullQueueIsA429KeepAlivesFlowWhileQueuedAndDisconnectFreesTheSequence()
     {
         await using var s = await TestServer.StartAsync(new WhaleServerOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(50) },
-            new SerialEngineOptions { Parallel = 1, MaxWaiting = 1, ContextSize = 2048 }, stories: false);
+            new SerialEngineOptions { Parallel = 1, MaxWaiting = 1, ContextSize = 8192 }, stories: false);
+        const int longMax = 8000;
+        long start = s.TinyEngine.GetStats().GeneratedTokensTotal;
         object Long(int max) => new
         {
             model = "tiny", messages = new[] { new { role = "user", content = "Tell me everything" } }, max_tokens = max, stream = true, logit_bias = s.BanEog(),
         };
 
-        // 1. A long stream runs.
+        // 1. A long stream runs, on its own client that closes the connection when the response is disposed
+        //    (the default handler would first drain up to 1 MB of the stream to reuse the connection).
+        using var client1 = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 });
         using var cts1 = new CancellationTokenSource();
-        using var req1 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(1900)) };
-        using var resp1 = await s.Http.SendAsync(req1, HttpCompletionOption.ResponseHeadersRead, cts1.Token);
+        using var req1 = new HttpRequestMessage(HttpMethod.Post, s.BaseUrl + "/v1/chat/completions") { Content = Json(Long(longMax)) };
+        using var resp1 = await client1.SendAsync(req1, HttpCompletionOption.ResponseHeadersRead, cts1.Token);
         var reader1 = new StreamReader(await resp1.Content.ReadAsStreamAsync(cts1.Token));
         string? line;
         do line = await reader1.ReadLineAsync(cts1.Token);
@@ -64,6 +68,9 @@ public class ProtectionTests
         var stats = s.TinyEngine.GetStats();
         Assert.Equal(0, stats.RunningRequests);
         Assert.Equal(0, stats.WaitingRequests);
+        // Both streams together stayed well short of the first one's max_tokens: it was cut off, not run out.
+        long generated = stats.GeneratedTokensTotal - start;
+        Assert.True(generated < longMax, $"the first stream ran out instead of being cut off: {generated} tokens");
         Assert.True(stats.GeneratedTokensTotal - before < 1000, $"generation went on after the disconnect: {stats.GeneratedTokensTotal - before} tokens");
     }
 
