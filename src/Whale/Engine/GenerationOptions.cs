@@ -42,4 +42,14 @@ public sealed record GenerationOptions
     /// it the chosen token. Null = unconstrained.
     /// </summary>
     public Func<ITokenConstraint>? Constraint { get; init; }
+
+    /// <summary>
+    /// Multi-token-prediction speculative decoding when the model file carries an MTP block (deepseek2 <c>nextn</c>
+    /// tensors): the block drafts the token after next and the main model verifies it in its next step, two rows in
+    /// one forward. Tokens are still chosen from the main model's logits, computed bit for bit as plain decoding
+    /// computes them, so the output is identical with and without (greedy or sampled, same seed); only the speed
+    /// changes. null (default) or true = speculate when the model has an MTP block; false = never.
+    /// <see cref="Generator"/> (and the serial engine built on it) speculates; the continuous batching engine does not.
+    /// </summary>
+    public bool? Speculative { get; init; }
 }
