@@ -55,6 +55,15 @@ internal sealed class MtpSpeculator
     /// <summary>Rows in the MTP cache (for tests).</summary>
     internal int MtpLength => _mtpCache.Length;
 
+    /// <summary>The MTP block's cache (for tests).</summary>
+    internal KvCache MtpCache => _mtpCache;
+
+    /// <summary>The draft waiting for the next token (in the cache, not committed), or -1 (for tests).</summary>
+    internal int PendingDraft => _draft;
+
+    /// <summary>The logits of the MTP block's last row (the latest draft's distribution; for tests).</summary>
+    internal ReadOnlySpan<float> DraftLogits => _mtpLogits;
+
     /// <summary>The generator's tokens were cut to the first <paramref name="committed"/>: drop what depended on the rest.</summary>
     public void Truncate(int committed)
     {
@@ -70,6 +79,9 @@ internal sealed class MtpSpeculator
     /// </summary>
     public void Prefill(IReadOnlyList<int> tokens, int common, float[] logits)
     {
+        if (common < 0 || common >= tokens.Count || common > _cache.Length)
+            throw new ArgumentOutOfRangeException(nameof(common), $"{common} reused tokens of {tokens.Count}, {_cache.Length} cached");
+        _cache.Length = common;
         Truncate(common);
         int need = _mtpCache.Length;
         if (_hidCount == 0 || _hidBase > need) { _hidBase = need; _hidCount = 0; }

@@ -66,26 +66,38 @@ public sealed unsafe partial class DeepSeek2Model
         if (logits.Length < V) throw new ArgumentException("logits buffer too small", nameof(logits));
         foreach (int t in nextTokens)
             if ((uint)t >= (uint)V) throw new ArgumentOutOfRangeException(nameof(nextTokens), $"token id {t} is outside the vocabulary (0..{V - 1})");
-        int half = c.QkRopeDim / 2;
         lock (_gate)
         {
-            if (_mtpIn.Length < _maxBatch * 2 * E) _mtpIn = new float[_maxBatch * 2 * E];
-            for (int t = 0; t < n; t++)
-            {
-                var emb = _mtpIn.AsSpan(t * 2 * E, E);
-                m.Embed.DequantizeRow(nextTokens[t], emb);
-                RmsNorm.Apply(emb, m.ENorm, c.RmsEps, emb);
-                RmsNorm.Apply(hidden.Slice(t * E, E), m.HNorm, c.RmsEps, _mtpIn.AsSpan(t * 2 * E + E, E));
-                _rope.Angles(pos0 + t + 1, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
-            }
-            MatMul(m.EhProj, _mtpIn, n, _x);                           // x: [n, E]
-            Attend(m.Block, mtpCache, 0, n, pos0);
-            _x.AsSpan((n - 1) * E, E).CopyTo(_x);                      // only the last row's prediction is wanted
-            Ffn(m.Block, 1);
-            mtpCache.Length = pos0 + n;
-            RmsNorm.Apply(_x.AsSpan(0, E), m.HeadNorm, c.RmsEps, _last);
-            fixed (float* y = logits) MatMul(m.Head, _last, 1, y);
+            _rowOrder = true;
+            try { ForwardMtpCore(m, hidden, nextTokens, mtpCache, logits); }
+            finally { _rowOrder = false; }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ForwardMtp"/> under the lock, every row in the one-row order: a row's result does not depend on how
+    /// many rows came in the same call, so the drafts depend only on the tokens and hidden states.
+    /// </summary>
+    private void ForwardMtpCore(DeepSeek2MtpWeights m, ReadOnlySpan<float> hidden, ReadOnlySpan<int> nextTokens, KvCache mtpCache, Span<float> logits)
+    {
+        var c = DeepSeekConfig;
+        int n = nextTokens.Length, E = c.EmbedDim, pos0 = mtpCache.Length, half = c.QkRopeDim / 2;
+        if (_mtpIn.Length < _maxBatch * 2 * E) _mtpIn = new float[_maxBatch * 2 * E];
+        for (int t = 0; t < n; t++)
+        {
+            var emb = _mtpIn.AsSpan(t * 2 * E, E);
+            m.Embed.DequantizeRow(nextTokens[t], emb);
+            RmsNorm.Apply(emb, m.ENorm, c.RmsEps, emb);
+            RmsNorm.Apply(hidden.Slice(t * E, E), m.HNorm, c.RmsEps, _mtpIn.AsSpan(t * 2 * E + E, E));
+            _rope.Angles(pos0 + t + 1, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
+        }
+        MatMul(m.EhProj, _mtpIn, n, _x);                           // x: [n, E]
+        Attend(m.Block, mtpCache, 0, n, pos0);
+        _x.AsSpan((n - 1) * E, E).CopyTo(_x);                      // only the last row's prediction is wanted
+        Ffn(m.Block, 1);
+        mtpCache.Length = pos0 + n;
+        RmsNorm.Apply(_x.AsSpan(0, E), m.HeadNorm, c.RmsEps, _last);
+        fixed (float* y = logits) MatMul(m.Head, _last, 1, y);
     }
 
     /// <summary>Products and attention in the batched order: always on the paged path, for two or more rows otherwise unless <see cref="_rowOrder"/>.</summary>
