@@ -16,8 +16,8 @@ internal static class RunCommand
         var prompt = new Option<string?>("--prompt", "-p") { Description = "the prompt (read from stdin when omitted)" };
         var raw = new Option<bool>("--raw") { Description = "no chat template: continue the prompt text" };
         var printIds = new Option<bool>("--print-ids") { Description = "print the generated token ids instead of text" };
-        var mtp = new Option<bool>("--mtp") { Description = "speculative decoding with the file's MTP block (the default when it has one; same output, different speed)" };
-        var noMtp = new Option<bool>("--no-mtp") { Description = "plain decoding even when the file has an MTP block" };
+        var mtp = new Option<bool>("--mtp") { Description = "speculative decoding with the file's MTP block (same output, different speed; prints the acceptance rate)" };
+        var noMtp = new Option<bool>("--no-mtp") { Description = "plain decoding (the default)" };
         var cmd = new Command("run", "Generate an answer to one prompt");
         m.AddTo(cmd);
         cmd.Options.Add(prompt);
@@ -52,7 +52,7 @@ internal static class RunCommand
                 MaxTokens = r.GetValue(m.MaxTokens),
                 PromptOpensThinking = opensThinking,
                 ParseReasoning = !isRaw,
-                Speculative = r.GetValue(noMtp) ? false : null,
+                Speculative = r.GetValue(mtp),
             };
             using var gen = model.CreateGenerator();
             if (r.GetValue(mtp) && !gen.Speculates(options))

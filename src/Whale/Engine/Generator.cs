@@ -6,9 +6,9 @@ namespace Whale.Engine;
 
 /// <summary>
 /// Generates tokens for one conversation over its own KV cache. A new prompt that extends the previous one
-/// (a multi-turn chat) reuses the cached prefix instead of recomputing it. When the model file has a
-/// multi-token-prediction block, generation drafts with it and verifies the drafts in the main model's steps
-/// (<see cref="GenerationOptions.Speculative"/>; the output is the same either way). Not thread-safe.
+/// (a multi-turn chat) reuses the cached prefix instead of recomputing it. With
+/// <see cref="GenerationOptions.Speculative"/> and a model file with a multi-token-prediction block, generation drafts
+/// with the block and verifies the drafts in the main model's steps (the output is the same either way). Not thread-safe.
 /// </summary>
 public sealed class Generator : IDisposable
 {
@@ -37,7 +37,7 @@ public sealed class Generator : IDisposable
     public bool Speculates(GenerationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Speculative != false && _model.Model is IMtpModel { HasMtp: true };
+        return options.Speculative && _model.Model is IMtpModel { HasMtp: true };
     }
 
     /// <summary>Evaluates <paramref name="tokens"/> from an empty cache and returns a copy of the last position's logits.</summary>

@@ -42,15 +42,15 @@ public class SpeculativeGeneratorTests(DeepSeek2Fixture fx, ITestOutputHelper ou
         using var plain = model.CreateGenerator(1024);
         using var spec = model.CreateGenerator(1024);
         var baseOptions = new GenerationOptions { Sampling = SamplingParams.Greedy, MaxTokens = 200, PromptOpensThinking = true };
-        Assert.False(plain.Speculates(baseOptions with { Speculative = false }));
-        Assert.True(spec.Speculates(baseOptions));
+        Assert.False(plain.Speculates(baseOptions));                 // off by default
+        Assert.True(spec.Speculates(baseOptions with { Speculative = true }));
         int generated = 0;
         foreach (string q in HeldOutQuestions(5))
         {
             // one generator per mode for all questions: prompts share the template prefix, so caches are reused and cut
             var prompt = model.TokenizeChat([new ChatMessage(ChatRole.User, q)]);
-            var a = Run(plain, prompt, baseOptions with { Speculative = false });
-            var b = Run(spec, prompt, baseOptions);
+            var a = Run(plain, prompt, baseOptions);
+            var b = Run(spec, prompt, baseOptions with { Speculative = true });
             Assert.Equal(a.Tokens, b.Tokens);
             Assert.Equal(a.Finish, b.Finish);
             Assert.Equal(a.Text, b.Text);
@@ -79,8 +79,8 @@ public class SpeculativeGeneratorTests(DeepSeek2Fixture fx, ITestOutputHelper ou
             };
             using var plain = model.CreateGenerator(512);
             using var spec = model.CreateGenerator(512);
-            var a = plain.Generate(prompt, options with { Speculative = false }).ToList();
-            var b = spec.Generate(prompt, options).ToList();
+            var a = plain.Generate(prompt, options).ToList();
+            var b = spec.Generate(prompt, options with { Speculative = true }).ToList();
             Assert.Equal(a.Select(e => (e.TokenId, e.Reasoning, e.Content, e.FinishReason)), b.Select(e => (e.TokenId, e.Reasoning, e.Content, e.FinishReason)));
             Assert.Equal(a.Select(e => e.Logprob?.Logprob), b.Select(e => e.Logprob?.Logprob));
             output.WriteLine($"{q}: {a.Count(e => e.TokenId >= 0)} tokens, {spec.Speculation.Accepted}/{spec.Speculation.Drafted} accepted");
@@ -104,8 +104,8 @@ public class SpeculativeGeneratorTests(DeepSeek2Fixture fx, ITestOutputHelper ou
             var prompt = Enumerable.Range(0, 1 + rng.Next(60)).Select(_ => rng.Next(V)).ToArray();
             var sampling = i % 4 == 3 ? new SamplingParams { Temperature = 0.9f, Seed = (ulong)i } : SamplingParams.Greedy;
             var options = new GenerationOptions { Sampling = sampling, MaxTokens = 1 + rng.Next(60), ParseReasoning = false };
-            var a = Run(plain, prompt, options with { Speculative = false });
-            var b = Run(spec, prompt, options);
+            var a = Run(plain, prompt, options);
+            var b = Run(spec, prompt, options with { Speculative = true });
             Assert.Equal(a.Tokens, b.Tokens);
             Assert.Equal(a.Finish, b.Finish);
             cases++;
@@ -114,6 +114,20 @@ public class SpeculativeGeneratorTests(DeepSeek2Fixture fx, ITestOutputHelper ou
         var s = spec.Speculation;
         output.WriteLine($"{type}: {cases} prompts, {tokens} tokens identical; {s.Accepted}/{s.Drafted} drafts accepted");
         Assert.True(s.Drafted > 0);
+    }
+
+    [Fact]
+    public void SpeculativeIsIgnoredWithoutAnMtpBlock()
+    {
+        using var model = WhaleModel.Load(fx.Get("v3-tiny", GgmlType.Q8_0), new ModelOptions { Threads = 2 });
+        using var gen = model.CreateGenerator(64);
+        var options = new GenerationOptions { Sampling = SamplingParams.Greedy, MaxTokens = 6, ParseReasoning = false, Speculative = true };
+        Assert.False(gen.Speculates(options));
+        var a = Run(gen, [1, 2, 3], options);
+        var b = Run(gen, [1, 2, 3], options with { Speculative = false });
+        Assert.Equal(6, a.Tokens.Count);
+        Assert.Equal(a.Tokens, b.Tokens);
+        Assert.Equal(0, gen.Speculation.Drafted);
     }
 
     /// <summary>A conversation on one generator: extended, diverging and reset prompts, speculating or not, against plain decoding.</summary>
@@ -126,13 +140,13 @@ public class SpeculativeGeneratorTests(DeepSeek2Fixture fx, ITestOutputHelper ou
         using var mixed = model.CreateGenerator(256);
         var greedy = new GenerationOptions { Sampling = SamplingParams.Greedy, MaxTokens = 24, ParseReasoning = false };
         var history = new List<int>(tok.Encode("Tell me about whales and the sea.", addSpecial: true, parseSpecial: true));
-        bool?[] modes = [null, null, false, true, null, false, null];
+        bool[] modes = [true, true, false, true, true, false, true];
         for (int turn = 0; turn < modes.Length; turn++)
         {
             IReadOnlyList<int> prompt = history;
             if (turn == 3) prompt = history.Take(history.Count / 2).Concat(tok.Encode(" Why?", addSpecial: false)).ToList();   // diverges mid-way
             if (turn == 5) { plain.Reset(); mixed.Reset(); }
-            var a = Run(plain, prompt, greedy with { Speculative = false });
+            var a = Run(plain, prompt, greedy);
             var b = Run(mixed, prompt, greedy with { Speculative = modes[turn] });
             Assert.Equal(a.Tokens, b.Tokens);
             history = [.. prompt, .. a.Tokens, .. tok.Encode(" And then?", addSpecial: false)];
