@@ -199,6 +199,9 @@ internal static class BenchCommand
                 io.Out.WriteLine(MtpJson(name, threads, prompt.Length, n, ps, ss, stats, same));
                 continue;
             }
+            var (stepS, verifyS, draftS) = bench.MeasureCalls(prompt, Math.Max(5, 4 * reps));
+            io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"threads {threads}: per call (median) one-token step {stepS * 1e6:F0} us, two-token verify {verifyS * 1e6:F0} us ({verifyS / stepS:F2}x), MTP draft {draftS * 1e6:F0} us ({draftS / stepS:F2}x): speculation pays above {100 * Math.Max(0, (verifyS + draftS) / stepS - 1):F0}% acceptance"));
             io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {threads} | tg{n} (prompt {prompt.Length}) | {ps.Median:F2} ± {ps.StdDev:F2} | {ss.Median:F2} ± {ss.StdDev:F2} | {ss.Median / ps.Median:F2}x | {stats.Accepted}/{stats.Drafted} ({stats.AcceptanceRate:P1}) | {(same ? "yes" : "NO")} |"));
             io.Out.Flush();

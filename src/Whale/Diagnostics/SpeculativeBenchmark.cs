@@ -59,4 +59,53 @@ public sealed class SpeculativeBenchmark
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         return (count / seconds, tokens.GetRange(prompt.Count, count), spec?.Stats ?? new SpeculationStats());
     }
+
+    /// <summary>
+    /// Median seconds of the three calls a speculative step is made of, after <paramref name="prompt"/>: a one-token
+    /// forward (a plain step), a two-token row-order forward with hidden states (a verification) and one MTP row
+    /// (a draft); <paramref name="calls"/> calls each, alternating, every call on a cache cut back to the prompt.
+    /// A speculative cycle costs verify + draft and yields 1 + acceptance tokens, so it pays when
+    /// acceptance &gt; (verify + draft) / step - 1.
+    /// </summary>
+    public (double Step, double Verify, double Draft) MeasureCalls(IReadOnlyList<int> prompt, int calls)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentOutOfRangeException.ThrowIfLessThan(calls, 1);
+        int n = prompt.Count, e = _model.Config.EmbedDim, v = _model.Config.VocabSize;
+        if (n < 2 || n + 2 > _contextSize) throw new ArgumentException($"the prompt needs 2 to {_contextSize - 2} tokens");
+        var cache = _model.CreateCache(_contextSize);
+        var mtpCache = _model.CreateMtpCache(_contextSize);
+        var hidden = new float[n * e];
+        var logits = new float[2 * v];
+        var pair = new int[] { prompt[n - 1], prompt[n - 1] };
+        _model.ForwardHidden(prompt.ToArray(), cache, logits, hidden, rowOrder: false);
+        _model.ForwardMtp(hidden.AsSpan(0, (n - 2) * e), Slice(prompt, 1, n - 2), mtpCache, logits);
+        var step = new double[calls];
+        var verify = new double[calls];
+        var draft = new double[calls];
+        var next = Slice(prompt, n - 1, 1);
+        for (int i = 0; i < calls; i++)
+        {
+            cache.Length = n;
+            long t0 = Stopwatch.GetTimestamp();
+            _model.Forward(pair.AsSpan(0, 1), cache, logits);
+            step[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            cache.Length = n;
+            t0 = Stopwatch.GetTimestamp();
+            _model.ForwardHidden(pair, cache, logits, hidden, rowOrder: true);
+            verify[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            mtpCache.Length = n - 2;
+            t0 = Stopwatch.GetTimestamp();
+            _model.ForwardMtp(hidden.AsSpan(0, e), next, mtpCache, logits);
+            draft[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        return (new BenchmarkStats(step).Median, new BenchmarkStats(verify).Median, new BenchmarkStats(draft).Median);
+    }
+
+    private static int[] Slice(IReadOnlyList<int> tokens, int start, int count)
+    {
+        var a = new int[count];
+        for (int i = 0; i < count; i++) a[i] = tokens[start + i];
+        return a;
+    }
 }
