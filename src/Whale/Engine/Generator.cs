@@ -83,7 +83,8 @@ public sealed class Generator : IDisposable
         for (int n = 0; finish is null; n++)
         {
             if (cancellationToken.IsCancellationRequested) { finish = "cancelled"; break; }
-            if (n >= options.MaxTokens || _cache.Length >= _cache.ContextSize) { finish = "length"; break; }
+            // the committed tokens, not the cache length: a pending draft holds one more cache row
+            if (n >= options.MaxTokens || _cached.Count >= _cache.ContextSize) { finish = "length"; break; }
             bool inReasoning = reasoning?.InReasoning ?? false;
             if (forced is null && inReasoning && options.ThinkingBudget is { } budget && reasoningTokens >= budget)
             {

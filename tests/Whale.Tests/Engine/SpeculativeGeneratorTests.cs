@@ -103,11 +103,13 @@ public class SpeculativeGeneratorTests(DeepSeek2Fixture fx, ITestOutputHelper ou
         {
             var prompt = Enumerable.Range(0, 1 + rng.Next(60)).Select(_ => rng.Next(V)).ToArray();
             var sampling = i % 4 == 3 ? new SamplingParams { Temperature = 0.9f, Seed = (ulong)i } : SamplingParams.Greedy;
-            var options = new GenerationOptions { Sampling = sampling, MaxTokens = 1 + rng.Next(60), ParseReasoning = false };
+            // every third prompt runs into the context size (96) instead of the token limit
+            var options = new GenerationOptions { Sampling = sampling, MaxTokens = i % 3 == 1 ? 200 : 1 + rng.Next(60), ParseReasoning = false };
             var a = Run(plain, prompt, options);
             var b = Run(spec, prompt, options with { Speculative = true });
             Assert.Equal(a.Tokens, b.Tokens);
             Assert.Equal(a.Finish, b.Finish);
+            if (i % 3 == 1) Assert.Equal(96, prompt.Length + a.Tokens.Count);
             cases++;
             tokens += a.Tokens.Count;
         }
