@@ -98,9 +98,15 @@ public unsafe class WeightMatrixTests
             m.MatMul(pool, x, batch, y2, scratch);                  // warm-up: JIT, per-thread kernel scratch
             Assert.Equal(y, y2);
             Array.Clear(y2);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++) m.MatMul(pool, x, batch, y2, scratch);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            // a closure per call would show in every round; the runtime's own one-off allocations (tiering) in one at most
+            long fewest = long.MaxValue;
+            for (int round = 0; round < 5; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 20; i++) m.MatMul(pool, x, batch, y2, scratch);
+                fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.Equal(0, fewest);
             Assert.Equal(y, y2);
         }
     }
