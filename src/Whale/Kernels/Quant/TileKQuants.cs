@@ -29,6 +29,7 @@ internal static unsafe class TileKQuants
         float* y, int yStride, TileIsa isa)
         => MatMul(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa, q6: true);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MatMul(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n,
         float* y, int yStride, TileIsa isa, bool q6)
     {
@@ -136,6 +137,7 @@ internal static unsafe class TileKQuants
     // and q8[64j+32+…]); prod4 lane k = m[2k]·s32[2k] + m[2k+1]·s32[2k+1] with s32 the 32-value activation sums.
 
     /// <summary>512-bit unpack: W[j] = (lo_j | hi_j) nibbles, S[j] = 16 × sc[2j] | 16 × sc[2j+1] as shorts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PrepQ4_K512(BlockQ4_K* x, byte* p)
     {
         var m4 = Vector256.Create((byte)0xF);
@@ -156,6 +158,7 @@ internal static unsafe class TileKQuants
     }
 
     /// <summary>256-bit unpack: W[2j] = lo_j, W[2j+1] = hi_j, S[s] = 16 × sc[s].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PrepQ4_K256(BlockQ4_K* x, byte* p)
     {
         var m4 = Vector256.Create((byte)0xF);
@@ -278,6 +281,7 @@ internal static unsafe class TileKQuants
     }
 
     /// <summary>512-bit unpack: W[p] = chunks 2p, 2p+1 (q6 − 32), S[p] = 8 × s[4p] | 8 × s[4p+1] | 8 × s[4p+2] | 8 × s[4p+3], C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PrepQ6_K512(BlockQ6_K* x, byte* p)
     {
         var W = (Vector512<byte>*)(p + OffW);
@@ -303,6 +307,7 @@ internal static unsafe class TileKQuants
     }
 
     /// <summary>256-bit unpack: W[c] = chunk c (q6 − 32), S[c] = 8 × s[2c] | 8 × s[2c+1], C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PrepQ6_K256(BlockQ6_K* x, byte* p)
     {
         var W = (Vector256<byte>*)(p + OffW);
