@@ -42,6 +42,11 @@ internal static unsafe class Tiles
             case GgmlType.Q6_K:
                 TileKQuants.MatMulQ6_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa);
                 return true;
+            case GgmlType.F32 or GgmlType.F16 or GgmlType.BF16:
+                // only the tinyBLAS order is tiled; the other one (VecDot.F32/F16/BF16) is for single rows
+                if (!batchOrder || n % 16 != 0) return false;
+                TileFloat.MatMul(type, w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa);
+                return true;
             default:
                 return false;
         }

@@ -13,7 +13,7 @@ public unsafe class TilesTests
 {
     private static readonly GgmlType[] TiledTypes =
     [
-        GgmlType.Q4_K, GgmlType.Q6_K,
+        GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F32, GgmlType.F16, GgmlType.BF16,
     ];
 
     /// <summary>(type, instruction set name) for every set this machine runs.</summary>
@@ -108,6 +108,9 @@ public unsafe class TilesTests
     {
         float y = 0;
         byte dummy = 0;
+        // float types: only the tinyBLAS order, and only for rows of a multiple of 16
+        Assert.False(Tiles.TryMatMul(GgmlType.F32, &dummy, 4, 0, 1, &dummy, 4, 2, 16, &y, 1, batchOrder: false, Tiles.BestIsa));
+        Assert.False(Tiles.TryMatMul(GgmlType.F16, &dummy, 4, 0, 1, &dummy, 4, 2, 24, &y, 1, batchOrder: true, Tiles.BestIsa));
         Assert.False(Tiles.TryMatMul(GgmlType.Q8_0, &dummy, 34, 0, 1, &dummy, 34, 2, 32, &y, 1, true, Tiles.BestIsa));
         Assert.False(Tiles.TryMatMul(GgmlType.Q4_K, &dummy, 144, 0, 1, &dummy, 292, 2, 256, &y, 1, true, TileIsa.None));
     }
