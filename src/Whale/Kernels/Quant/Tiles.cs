@@ -42,6 +42,19 @@ internal static unsafe class Tiles
             case GgmlType.Q6_K:
                 TileKQuants.MatMulQ6_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa);
                 return true;
+            // 256-bit kernels (without AVX512-VNNI in .NET a 512-bit u8·s8 dot is no faster), used for both sets
+            case GgmlType.Q4_0:
+                TileLegacy.MatMulQ4_0(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride);
+                return true;
+            case GgmlType.Q5_0:
+                TileLegacy.MatMulQ5_0(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride);
+                return true;
+            case GgmlType.Q4_1:
+                TileLegacy.MatMulQ4_1(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride);
+                return true;
+            case GgmlType.Q5_1:
+                TileLegacy.MatMulQ5_1(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride);
+                return true;
             case GgmlType.F32 or GgmlType.F16 or GgmlType.BF16:
                 // only the tinyBLAS order is tiled; the other one (VecDot.F32/F16/BF16) is for single rows
                 if (!batchOrder || n % 16 != 0) return false;

@@ -14,6 +14,7 @@ public unsafe class TilesTests
     private static readonly GgmlType[] TiledTypes =
     [
         GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F32, GgmlType.F16, GgmlType.BF16,
+        GgmlType.Q5_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_1,
     ];
 
     /// <summary>(type, instruction set name) for every set this machine runs.</summary>
@@ -222,6 +223,10 @@ public unsafe class TilesTests
         {
             var block = row.Slice(i * bb, bb);
             foreach (int off in HalfFields(t)) BitConverter.TryWriteBytes(block.Slice(off), RandomHalf(rng));
+            // quantize_row_q8_0 never yields −128 (|q| ≤ 127), and the row dot's sign trick (ggml's
+            // mul_sum_i8_pairs) mis-multiplies it, so Q8_0 activation blocks keep to [−127, 127]
+            if (t == GgmlType.Q8_0)
+                for (int j = 2; j < bb; j++) if (block[j] == 0x80) block[j] = 0x81;
             if (t == GgmlType.Q8_K)
             {
                 BitConverter.TryWriteBytes(block, (float)(rng.NextDouble() + 0.5) * RandomMagnitude(rng));
