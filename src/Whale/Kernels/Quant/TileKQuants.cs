@@ -4,13 +4,13 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Whale.Kernels.Quant;
 
-// Tiled Q4_K/Q6_K × Q8_K products, bit-identical to VecDot.Q4_KQ8_K / Q6_KQ8_K (ggml's AVX2 vec_dot).
+// Tiled Q4_K/Q5_K/Q6_K × Q8_K products, bit-identical to VecDot.Q4_KQ8_K / Q5_KQ8_K / Q6_KQ8_K (ggml's AVX2 vec_dot).
 // Loop nest: chunks of Bc activation rows, then blocks of Rw weight rows, then super-blocks. Per super-block each
 // weight row is unpacked once (nibbles, scale vectors, mins) into an aligned stack buffer and then multiplied with
 // every activation row of the chunk. The integer lane sums are exact, so they may be formed in any way (512-bit
 // halves folded together, the Q6_K −32 offset moved to the weight side); the float steps are the row dot's own:
 // per super-block acc8 = fma(yD·xD, (float)sumi8, acc8) [Q4_K: accM = fma(−yD·xDmin, (float)prod4, accM)], then
-// hsum_float_8(acc8) [+ hsum(accM)]. The f32 accumulators of a (row, activation) pair live in a stack array.
+// hsum_float_8(acc8) [+ hsum(accM), Q5_K: + summs]. The f32 accumulators of a (row, activation) pair live in a stack array.
 internal static unsafe class TileKQuants
 {
     private const int Rw = 4;            // weight rows per block
@@ -21,18 +21,25 @@ internal static unsafe class TileKQuants
 
     // ---- drivers --------------------------------------------------------------------------------------------
 
+    private enum Kind { Q4_K, Q5_K, Q6_K }
+
     public static void MatMulQ4_K(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n,
         float* y, int yStride, TileIsa isa)
-        => MatMul(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa, q6: false);
+        => MatMul(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa, Kind.Q4_K);
+
+    public static void MatMulQ5_K(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n,
+        float* y, int yStride, TileIsa isa)
+        => MatMul(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa, Kind.Q5_K);
 
     public static void MatMulQ6_K(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n,
         float* y, int yStride, TileIsa isa)
-        => MatMul(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa, q6: true);
+        => MatMul(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa, Kind.Q6_K);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MatMul(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n,
-        float* y, int yStride, TileIsa isa, bool q6)
+        float* y, int yStride, TileIsa isa, Kind kind)
     {
+        bool q6 = kind == Kind.Q6_K, q5 = kind == Kind.Q5_K;
         int nb = n / 256;
         bool wide = isa == TileIsa.Avx512;
         float* acc = stackalloc float[Rw * Bc * AccFloats];
@@ -63,11 +70,22 @@ internal static unsafe class TileKQuants
                     {
                         for (int k = 0; k < rw; k++)
                         {
-                            var x = (BlockQ4_K*)(w + (r + k) * rowBytes) + i;
-                            if (wide) PrepQ4_K512(x, prep + k * RowPrep); else PrepQ4_K256(x, prep + k * RowPrep);
+                            byte* x = w + (r + k) * rowBytes;
+                            if (q5)
+                            {
+                                var x5 = (BlockQ5_K*)x + i;
+                                if (wide) PrepK4_512(x5->Qs, x5->Qh, x5->Scales, x5->D, x5->DMin, prep + k * RowPrep);
+                                else PrepK4_256(x5->Qs, x5->Qh, x5->Scales, x5->D, x5->DMin, prep + k * RowPrep);
+                            }
+                            else
+                            {
+                                var x4 = (BlockQ4_K*)x + i;
+                                if (wide) PrepK4_512(x4->Qs, null, x4->Scales, x4->D, x4->DMin, prep + k * RowPrep);
+                                else PrepK4_256(x4->Qs, null, x4->Scales, x4->D, x4->DMin, prep + k * RowPrep);
+                            }
                         }
-                        if (wide) RowsQ4_K512(prep, rw, ai, aRowBytes, bc, acc);
-                        else RowsQ4_K256(prep, rw, ai, aRowBytes, bc, acc);
+                        if (wide) RowsK4_512(prep, rw, ai, aRowBytes, bc, acc, q5);
+                        else RowsK4_256(prep, rw, ai, aRowBytes, bc, acc, q5);
                     }
                 }
                 float* yo = y + (long)b0 * yStride + r;
@@ -76,7 +94,7 @@ internal static unsafe class TileKQuants
                     {
                         float* o = acc + (b * Rw + k) * AccFloats;
                         float s = HSum(Vector256.Load(o));
-                        yo[(long)b * yStride + k] = q6 ? s : s + HSum(Vector128.Load(o + 8));
+                        yo[(long)b * yStride + k] = q6 ? s : q5 ? s + o[8] : s + HSum(Vector128.Load(o + 8));
                     }
             }
         }
@@ -132,61 +150,83 @@ internal static unsafe class TileKQuants
     private static Vector512<int> MulAdd(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> scale)
         => Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scale);
 
-    // ---- Q4_K -----------------------------------------------------------------------------------------------
+    // ---- Q4_K / Q5_K ------------------------------------------------------------------------------------------
     // Row dot, per super-block: sumi8 lane l = Σ_j sc[2j]·Σ_{t<4} lo_j[4l+t]·q8[64j+4l+t] + sc[2j+1]·(same for hi_j
     // and q8[64j+32+…]); prod4 lane k = m[2k]·s32[2k] + m[2k+1]·s32[2k+1] with s32 the 32-value activation sums.
+    // Q4_K: accM = fma(−yD·xDmin, (float)prod4, accM); Q5_K: summs = fma(−yD·xDmin, Σ prod4, summs) (a scalar).
+    // Q5_K quants are the Q4_K nibbles with bit 2j (lo_j) / 2j+1 (hi_j) of qh as their fifth bit.
 
-    /// <summary>512-bit unpack: W[j] = (lo_j | hi_j) nibbles, S[j] = 16 × sc[2j] | 16 × sc[2j+1] as shorts.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PrepQ4_K512(BlockQ4_K* x, byte* p)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuantsK4(byte* qs, byte* qh, int j, out Vector256<byte> lo, out Vector256<byte> hi)
     {
         var m4 = Vector256.Create((byte)0xF);
+        var bits = Vector256.Load(qs + 32 * j);
+        lo = bits & m4;
+        hi = Vector256.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & m4;
+        if (qh != null)
+        {
+            var hbits = Vector256.Load(qh);
+            var b4 = Vector256.Create((byte)0x10);
+            var mlo = Vector256.Create((byte)(1 << (2 * j)));
+            var mhi = Vector256.Create((byte)(2 << (2 * j)));
+            lo |= Vector256.Equals(hbits & mlo, mlo) & b4;
+            hi |= Vector256.Equals(hbits & mhi, mhi) & b4;
+        }
+    }
+
+    /// <summary>512-bit unpack: W[j] = (lo_j | hi_j) quants, S[j] = 16 × sc[2j] | 16 × sc[2j+1] as shorts, mins, d, dmin.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PrepK4_512(byte* qs, byte* qh, byte* scales, ushort d, ushort dmin, byte* p)
+    {
         var W = (Vector512<byte>*)(p + OffW);
         for (int j = 0; j < 4; j++)
         {
-            var bits = Vector256.Load(x->Qs + 32 * j);
-            W[j] = Vector512.Create(bits & m4, Vector256.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & m4);
+            QuantsK4(qs, qh, j, out var lo, out var hi);
+            W[j] = Vector512.Create(lo, hi);
         }
-        var sm = ScalesMinsK4(x->Scales);
+        var sm = ScalesMinsK4(scales);
         var sc = Sse41.ConvertToVector128Int16(sm).ToVector256Unsafe().ToVector512Unsafe();
         var idx = Vector512.Create(Vector256<short>.Zero, Vector256<short>.One);
         var S = (Vector512<short>*)(p + OffS);
         for (int j = 0; j < 4; j++) S[j] = Avx512BW.PermuteVar32x16(sc, idx + Vector512.Create((short)(2 * j)));
         *(Vector128<short>*)(p + OffMins) = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8));
-        ((float*)(p + OffD))[0] = Fp16.ToFloat(x->D);
-        ((float*)(p + OffD))[1] = Fp16.ToFloat(x->DMin);
+        ((float*)(p + OffD))[0] = Fp16.ToFloat(d);
+        ((float*)(p + OffD))[1] = Fp16.ToFloat(dmin);
     }
 
-    /// <summary>256-bit unpack: W[2j] = lo_j, W[2j+1] = hi_j, S[s] = 16 × sc[s].</summary>
+    /// <summary>256-bit unpack: W[2j] = lo_j, W[2j+1] = hi_j, S[s] = 16 × sc[s], mins, d, dmin.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PrepQ4_K256(BlockQ4_K* x, byte* p)
+    private static void PrepK4_256(byte* qs, byte* qh, byte* scales, ushort d, ushort dmin, byte* p)
     {
-        var m4 = Vector256.Create((byte)0xF);
         var W = (Vector256<byte>*)(p + OffW);
-        for (int j = 0; j < 4; j++)
-        {
-            var bits = Vector256.Load(x->Qs + 32 * j);
-            W[2 * j] = bits & m4;
-            W[2 * j + 1] = Vector256.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & m4;
-        }
-        var sm = ScalesMinsK4(x->Scales);
+        for (int j = 0; j < 4; j++) QuantsK4(qs, qh, j, out W[2 * j], out W[2 * j + 1]);
+        var sm = ScalesMinsK4(scales);
         var S = (Vector256<short>*)(p + OffS);
         for (int s = 0; s < 8; s++) S[s] = Vector256.Create((short)sm.GetElement(s));
         *(Vector128<short>*)(p + OffMins) = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8));
-        ((float*)(p + OffD))[0] = Fp16.ToFloat(x->D);
-        ((float*)(p + OffD))[1] = Fp16.ToFloat(x->DMin);
+        ((float*)(p + OffD))[0] = Fp16.ToFloat(d);
+        ((float*)(p + OffD))[1] = Fp16.ToFloat(dmin);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishQ4_K(byte* p, float* o, Vector256<int> sumi, float yd, Vector128<short> s32)
+    private static void FinishK4(byte* p, float* o, Vector256<int> sumi, float yd, Vector128<short> s32, bool q5)
     {
         float* d = (float*)(p + OffD);
         Acc8(o, sumi, yd * d[0]);
-        AccM(o, Sse2.MultiplyAddAdjacent(*(Vector128<short>*)(p + OffMins), s32), -yd * d[1]);
+        var prod = Sse2.MultiplyAddAdjacent(*(Vector128<short>*)(p + OffMins), s32);
+        if (q5)
+        {
+            int hs = prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3);
+            o[8] = MathF.FusedMultiplyAdd(-yd * d[1], hs, o[8]);
+        }
+        else
+        {
+            AccM(o, prod, -yd * d[1]);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsQ4_K512(byte* prep, int rw, byte* ai, long aRowBytes, int bc, float* acc)
+    private static void RowsK4_512(byte* prep, int rw, byte* ai, long aRowBytes, int bc, float* acc, bool q5)
     {
         int b = 0;
         for (; b + 2 <= bc; b += 2)
@@ -216,8 +256,8 @@ internal static unsafe class TileKQuants
                 t0 += MulAdd(w3, a3, S[3]);
                 t1 += MulAdd(w3, c3, S[3]);
                 float* o = acc + (b * Rw + k) * AccFloats;
-                FinishQ4_K(p, o, t0.GetLower() + t0.GetUpper(), y0->D, s0);
-                FinishQ4_K(p, o + Rw * AccFloats, t1.GetLower() + t1.GetUpper(), y1->D, s1);
+                FinishK4(p, o, t0.GetLower() + t0.GetUpper(), y0->D, s0, q5);
+                FinishK4(p, o + Rw * AccFloats, t1.GetLower() + t1.GetUpper(), y1->D, s1, q5);
             }
         }
         if (b < bc)
@@ -232,13 +272,13 @@ internal static unsafe class TileKQuants
                 var W = (Vector512<byte>*)(p + OffW);
                 var S = (Vector512<short>*)(p + OffS);
                 var t0 = MulAdd(W[0], a0, S[0]) + MulAdd(W[1], a1, S[1]) + MulAdd(W[2], a2, S[2]) + MulAdd(W[3], a3, S[3]);
-                FinishQ4_K(p, acc + (b * Rw + k) * AccFloats, t0.GetLower() + t0.GetUpper(), y0->D, s0);
+                FinishK4(p, acc + (b * Rw + k) * AccFloats, t0.GetLower() + t0.GetUpper(), y0->D, s0, q5);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsQ4_K256(byte* prep, int rw, byte* ai, long aRowBytes, int bc, float* acc)
+    private static void RowsK4_256(byte* prep, int rw, byte* ai, long aRowBytes, int bc, float* acc, bool q5)
     {
         for (int b = 0; b < bc; b++)
         {
@@ -252,7 +292,7 @@ internal static unsafe class TileKQuants
                 var S = (Vector256<short>*)(p + OffS);
                 var t = Vector256<int>.Zero;
                 for (int s = 0; s < 8; s++) t = MulAdd(t, W[s], Vector256.Load(q + 32 * s), S[s]);
-                FinishQ4_K(p, acc + (b * Rw + k) * AccFloats, t, y0->D, s0);
+                FinishK4(p, acc + (b * Rw + k) * AccFloats, t, y0->D, s0, q5);
             }
         }
     }

@@ -39,6 +39,9 @@ internal static unsafe class Tiles
             case GgmlType.Q4_K:
                 TileKQuants.MatMulQ4_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa);
                 return true;
+            case GgmlType.Q5_K:
+                TileKQuants.MatMulQ5_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa);
+                return true;
             case GgmlType.Q6_K:
                 TileKQuants.MatMulQ6_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride, isa);
                 return true;

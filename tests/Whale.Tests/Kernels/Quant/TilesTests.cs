@@ -14,7 +14,7 @@ public unsafe class TilesTests
     private static readonly GgmlType[] TiledTypes =
     [
         GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F32, GgmlType.F16, GgmlType.BF16,
-        GgmlType.Q5_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_1,
+        GgmlType.Q5_0, GgmlType.Q4_0, GgmlType.Q5_K, GgmlType.Q4_1, GgmlType.Q5_1,
     ];
 
     /// <summary>(type, instruction set name) for every set this machine runs.</summary>
