@@ -77,7 +77,12 @@ internal static unsafe class TileFloat
                     {
                         int b = 0;
                         for (; b + 4 <= bc; b += 4) Tile4x4(W, wStride, A + b * aStride, aStride, n, yo + (long)b * yStride, yStride);
-                        for (; b < bc; b++) Tile4x1(W, wStride, A + b * aStride, n, yo + (long)b * yStride);
+                        if (b + 2 <= bc)
+                        {
+                            Tile4x2(W, wStride, A + b * aStride, aStride, n, yo + (long)b * yStride, yStride);
+                            b += 2;
+                        }
+                        if (b < bc) Tile4x1(W, wStride, A + b * aStride, n, yo + (long)b * yStride);
                     }
                     else
                     {
@@ -172,6 +177,28 @@ internal static unsafe class TileFloat
         y1[0] = HSum(c01); y1[1] = HSum(c11); y1[2] = HSum(c21); y1[3] = HSum(c31);
         y2[0] = HSum(c02); y2[1] = HSum(c12); y2[2] = HSum(c22); y2[3] = HSum(c32);
         y3[0] = HSum(c03); y3[1] = HSum(c13); y3[2] = HSum(c23); y3[3] = HSum(c33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x2(float* w, long ws, float* a, long ast, int n, float* y, long yStride)
+    {
+        float* w1 = w + ws, w2 = w1 + ws, w3 = w2 + ws, a1 = a + ast;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int i = 0; i < n; i += 16)
+        {
+            var v0 = Vector512.Load(w + i);
+            var v1 = Vector512.Load(w1 + i);
+            var v2 = Vector512.Load(w2 + i);
+            var v3 = Vector512.Load(w3 + i);
+            var x = Vector512.Load(a + i);
+            c00 = Fma512(v0, x, c00); c10 = Fma512(v1, x, c10); c20 = Fma512(v2, x, c20); c30 = Fma512(v3, x, c30);
+            x = Vector512.Load(a1 + i);
+            c01 = Fma512(v0, x, c01); c11 = Fma512(v1, x, c11); c21 = Fma512(v2, x, c21); c31 = Fma512(v3, x, c31);
+        }
+        float* y1 = y + yStride;
+        y[0] = HSum(c00); y[1] = HSum(c10); y[2] = HSum(c20); y[3] = HSum(c30);
+        y1[0] = HSum(c01); y1[1] = HSum(c11); y1[2] = HSum(c21); y1[3] = HSum(c31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

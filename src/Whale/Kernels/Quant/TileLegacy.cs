@@ -7,8 +7,10 @@ namespace Whale.Kernels.Quant;
 // Tiled Q4_0/Q5_0 × Q8_0 and Q4_1/Q5_1 × Q8_1 products (4 x 4 and 4 x 1 register tiles of 256-bit vectors),
 // bit-identical to VecDot.Q4_0Q8_0 / Q5_0Q8_0 / Q4_1Q8_1 / Q5_1Q8_1: per 32-value block an 8-lane int32 sum of
 // 4-byte products, converted to float, one FMA with the f32 product of the two scales into an 8-lane accumulator,
-// blocks in order, then hsum_float_8 [+ the scalar Σ m·s chain of the _1 types]. The _0 types' signed quants
-// (q − 8, q − 16) enter as unsigned q with the exact correction −offset·Σ a per lane, so one u8·s8 dot suffices.
+// blocks in order, then hsum_float_8 [+ the scalar Σ m·s chain of the _1 types]. The _0 types' signed products
+// use the row dot's own sign trick (|w| · sign(a, w), ggml's mul_sum_i8_pairs), which is not the true product for an
+// activation quant of −128 (quantize_row_q8_0 writes them for blocks with max |x| below ~3.7e-37), so these tiles
+// agree with the row dot there too; |w| and w are formed once per weight block and shared by the 4 activation rows.
 internal static unsafe class TileLegacy
 {
     public static void MatMulQ4_0(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n, float* y, int yStride)
@@ -103,10 +105,20 @@ internal static unsafe class TileLegacy
         return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s), Vector256.Create((short)1));
     }
 
-    /// <summary>−offset·Σ a over each 4 bytes (the start value of the lane sums of the _0 types).</summary>
+    /// <summary>Signed quants w = q − offset of the _0 types (the unsigned q of the _1 types).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Start<T>(Vector256<sbyte> x) where T : IBlock
-        => T.Offset == 0 ? Vector256<int>.Zero : Vector256<int>.Zero - Dot4(Vector256<int>.Zero, Vector256.Create(T.Offset), x);
+    private static Vector256<sbyte> Signed<T>(Vector256<byte> u) where T : IBlock
+        => T.Offset == 0 ? u.AsSByte() : (u - Vector256.Create(T.Offset)).AsSByte();
+
+    /// <summary>The left (unsigned) operand: |w| for the _0 types, q for the _1 types.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Left<T>(Vector256<sbyte> w) where T : IBlock
+        => T.Offset == 0 ? w.AsByte() : Avx2.Sign(w, w).AsByte();
+
+    /// <summary>The right (signed) operand: sign(a, w) for the _0 types, a for the _1 types.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Right<T>(Vector256<sbyte> x, Vector256<sbyte> w) where T : IBlock
+        => T.Offset == 0 ? x : Avx2.Sign(x, w);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HSum(Vector256<float> v)
@@ -139,8 +151,9 @@ internal static unsafe class TileLegacy
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(Vector256<float> acc, Vector256<int> start, Vector256<byte> u, Vector256<sbyte> x, float d)
-        => Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(Dot4(start, u, x)), acc);
+    private static Vector256<float> Step<T>(Vector256<float> acc, Vector256<byte> left, Vector256<sbyte> w, Vector256<sbyte> x, float d)
+        where T : IBlock
+        => Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(Dot4(Vector256<int>.Zero, left, Right<T>(x, w))), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x4<T>(byte* w, long rowBytes, byte* a, long aRowBytes, int nb, float* y, int yStride) where T : IBlock
@@ -157,28 +170,29 @@ internal static unsafe class TileLegacy
         Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
         for (int i = 0; i < nb; i++, w += bb, w1 += bb, w2 += bb, w3 += bb, a += ab, a1 += ab, a2 += ab, a3 += ab)
         {
-            var u0 = T.Quants(w); var u1 = T.Quants(w1); var u2 = T.Quants(w2); var u3 = T.Quants(w3);
+            var q0 = Signed<T>(T.Quants(w)); var q1 = Signed<T>(T.Quants(w1)); var q2 = Signed<T>(T.Quants(w2)); var q3 = Signed<T>(T.Quants(w3));
+            var u0 = Left<T>(q0); var u1 = Left<T>(q1); var u2 = Left<T>(q2); var u3 = Left<T>(q3);
             float d0 = T.D(w), d1 = T.D(w1), d2 = T.D(w2), d3 = T.D(w3);
             var m = mins ? Vector128.Create(T.M(w), T.M(w1), T.M(w2), T.M(w3)) : default;
 
-            var x = Vector256.Load((sbyte*)(a + qo)); var g = Start<T>(x); float da = Fp16.ToFloat(*(ushort*)a);
-            c00 = Step(c00, g, u0, x, d0 * da); c10 = Step(c10, g, u1, x, d1 * da);
-            c20 = Step(c20, g, u2, x, d2 * da); c30 = Step(c30, g, u3, x, d3 * da);
+            var x = Vector256.Load((sbyte*)(a + qo)); float da = Fp16.ToFloat(*(ushort*)a);
+            c00 = Step<T>(c00, u0, q0, x, d0 * da); c10 = Step<T>(c10, u1, q1, x, d1 * da);
+            c20 = Step<T>(c20, u2, q2, x, d2 * da); c30 = Step<T>(c30, u3, q3, x, d3 * da);
             if (mins) s0 = Fma.MultiplyAdd(m, Vector128.Create(Fp16.ToFloat(*(ushort*)(a + 2))), s0);
 
-            x = Vector256.Load((sbyte*)(a1 + qo)); g = Start<T>(x); da = Fp16.ToFloat(*(ushort*)a1);
-            c01 = Step(c01, g, u0, x, d0 * da); c11 = Step(c11, g, u1, x, d1 * da);
-            c21 = Step(c21, g, u2, x, d2 * da); c31 = Step(c31, g, u3, x, d3 * da);
+            x = Vector256.Load((sbyte*)(a1 + qo)); da = Fp16.ToFloat(*(ushort*)a1);
+            c01 = Step<T>(c01, u0, q0, x, d0 * da); c11 = Step<T>(c11, u1, q1, x, d1 * da);
+            c21 = Step<T>(c21, u2, q2, x, d2 * da); c31 = Step<T>(c31, u3, q3, x, d3 * da);
             if (mins) s1 = Fma.MultiplyAdd(m, Vector128.Create(Fp16.ToFloat(*(ushort*)(a1 + 2))), s1);
 
-            x = Vector256.Load((sbyte*)(a2 + qo)); g = Start<T>(x); da = Fp16.ToFloat(*(ushort*)a2);
-            c02 = Step(c02, g, u0, x, d0 * da); c12 = Step(c12, g, u1, x, d1 * da);
-            c22 = Step(c22, g, u2, x, d2 * da); c32 = Step(c32, g, u3, x, d3 * da);
+            x = Vector256.Load((sbyte*)(a2 + qo)); da = Fp16.ToFloat(*(ushort*)a2);
+            c02 = Step<T>(c02, u0, q0, x, d0 * da); c12 = Step<T>(c12, u1, q1, x, d1 * da);
+            c22 = Step<T>(c22, u2, q2, x, d2 * da); c32 = Step<T>(c32, u3, q3, x, d3 * da);
             if (mins) s2 = Fma.MultiplyAdd(m, Vector128.Create(Fp16.ToFloat(*(ushort*)(a2 + 2))), s2);
 
-            x = Vector256.Load((sbyte*)(a3 + qo)); g = Start<T>(x); da = Fp16.ToFloat(*(ushort*)a3);
-            c03 = Step(c03, g, u0, x, d0 * da); c13 = Step(c13, g, u1, x, d1 * da);
-            c23 = Step(c23, g, u2, x, d2 * da); c33 = Step(c33, g, u3, x, d3 * da);
+            x = Vector256.Load((sbyte*)(a3 + qo)); da = Fp16.ToFloat(*(ushort*)a3);
+            c03 = Step<T>(c03, u0, q0, x, d0 * da); c13 = Step<T>(c13, u1, q1, x, d1 * da);
+            c23 = Step<T>(c23, u2, q2, x, d2 * da); c33 = Step<T>(c33, u3, q3, x, d3 * da);
             if (mins) s3 = Fma.MultiplyAdd(m, Vector128.Create(Fp16.ToFloat(*(ushort*)(a3 + 2))), s3);
         }
         float* y1 = y + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
@@ -206,11 +220,12 @@ internal static unsafe class TileLegacy
         Vector128<float> s = default;
         for (int i = 0; i < nb; i++, w += bb, w1 += bb, w2 += bb, w3 += bb, a += ab)
         {
-            var x = Vector256.Load((sbyte*)(a + qo)); var g = Start<T>(x); float da = Fp16.ToFloat(*(ushort*)a);
-            c0 = Step(c0, g, T.Quants(w), x, T.D(w) * da);
-            c1 = Step(c1, g, T.Quants(w1), x, T.D(w1) * da);
-            c2 = Step(c2, g, T.Quants(w2), x, T.D(w2) * da);
-            c3 = Step(c3, g, T.Quants(w3), x, T.D(w3) * da);
+            var x = Vector256.Load((sbyte*)(a + qo)); float da = Fp16.ToFloat(*(ushort*)a);
+            var q0 = Signed<T>(T.Quants(w)); var q1 = Signed<T>(T.Quants(w1)); var q2 = Signed<T>(T.Quants(w2)); var q3 = Signed<T>(T.Quants(w3));
+            c0 = Step<T>(c0, Left<T>(q0), q0, x, T.D(w) * da);
+            c1 = Step<T>(c1, Left<T>(q1), q1, x, T.D(w1) * da);
+            c2 = Step<T>(c2, Left<T>(q2), q2, x, T.D(w2) * da);
+            c3 = Step<T>(c3, Left<T>(q3), q3, x, T.D(w3) * da);
             if (mins) s = Fma.MultiplyAdd(Vector128.Create(T.M(w), T.M(w1), T.M(w2), T.M(w3)), Vector128.Create(Fp16.ToFloat(*(ushort*)(a + 2))), s);
         }
         if (mins)

@@ -223,10 +223,6 @@ public unsafe class TilesTests
         {
             var block = row.Slice(i * bb, bb);
             foreach (int off in HalfFields(t)) BitConverter.TryWriteBytes(block.Slice(off), RandomHalf(rng));
-            // quantize_row_q8_0 never yields −128 (|q| ≤ 127), and the row dot's sign trick (ggml's
-            // mul_sum_i8_pairs) mis-multiplies it, so Q8_0 activation blocks keep to [−127, 127]
-            if (t == GgmlType.Q8_0)
-                for (int j = 2; j < bb; j++) if (block[j] == 0x80) block[j] = 0x81;
             if (t == GgmlType.Q8_K)
             {
                 BitConverter.TryWriteBytes(block, (float)(rng.NextDouble() + 0.5) * RandomMagnitude(rng));
@@ -255,7 +251,8 @@ public unsafe class TilesTests
                 RandomBlocks(act, row, n, rng);
                 continue;
             }
-            var x = QuantTestData.RandomFloats(rng, n, kind == 1 ? 0f : RandomMagnitude(rng));
+            // kind 2: max |x| below 127 / float.MaxValue, where quantize_row_q8_0 writes −128 quants
+            var x = QuantTestData.RandomFloats(rng, n, kind == 1 ? 0f : kind == 2 ? 1e-37f : RandomMagnitude(rng));
             if (act == GgmlType.F16)
                 for (int i = 0; i < n; i++) x[i] = Math.Clamp(x[i], -60000f, 60000f);
             fixed (float* px = x)
