@@ -82,6 +82,12 @@ public sealed unsafe class WeightMatrix
                 TileQ8_0.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
             return;
         }
+        if (batch >= 2)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                if (Tiles.TryMatMul(Type, Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows, batchOrder)) return;
+        }
         // llama.cpp hands float-type matmuls with two or more activation rows to tinyBLAS (other summation order).
         var dot = batchOrder && n % 16 == 0 && Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? ChainDotFor(Type) : DotFor(Type);
         fixed (byte* pq = qx)
