@@ -73,9 +73,13 @@ internal static class BenchCommand
         var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous: most tokens per step", DefaultValueFactory = _ => 256 };
         var ctx = new Option<int>("--ctx") { Description = "context size per sequence", DefaultValueFactory = _ => 1024 };
         var noPrefixCache = new Option<bool>("--no-prefix-cache") { Description = "continuous: prefix caching off (every prompt prefilled in full)" };
-        var cmd = new Command("serve", "Load-test the serving engine: throughput, TTFT, TPOT and cache-hit rate per concurrency")
+        var rate = new Option<double>("--request-rate") { Description = "conversations started per second, Poisson arrivals (0: closed loop, -c always in flight); -c caps those in flight", DefaultValueFactory = _ => 0 };
+        var turns = new Option<int>("--turns") { Description = "requests per conversation: each turn's prompt = the previous prompt + its answer + --turn-tokens new tokens", DefaultValueFactory = _ => 1 };
+        var turnTokens = new Option<int>("--turn-tokens") { Description = "new user tokens per follow-up turn", DefaultValueFactory = _ => 32 };
+        var seed = new Option<int>("--seed") { Description = "seed of prompts and arrivals", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("serve", "Load-test the serving engine: throughput, TTFT, TPOT, ITL, end-to-end latency and cache-hit rate per concurrency")
         {
-            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx, noPrefixCache,
+            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx, noPrefixCache, rate, turns, turnTokens, seed,
         };
         cmd.SetAction(r =>
         {
@@ -84,10 +88,17 @@ internal static class BenchCommand
             string kind = r.GetValue(engineKind)!;
             if (kind is not ("continuous" or "serial" or "both")) throw new ArgumentException("--engine must be continuous, serial or both");
             int p = r.GetValue(prompt), n = r.GetValue(gen), sp = r.GetValue(shared), c = r.GetValue(ctx);
-            if (p + n >= c) throw new ArgumentException("--prompt-tokens + --gen must be below --ctx");
+            var shape = new ServeWorkload
+            {
+                PromptTokens = p, SharedPrefixTokens = sp, GenerateTokens = n, RequestRate = r.GetValue(rate),
+                Turns = r.GetValue(turns), TurnTokens = r.GetValue(turnTokens), Seed = r.GetValue(seed),
+            };
+            if (shape.LongestSequence >= c) throw new ArgumentException($"the last turn needs {shape.LongestSequence} tokens (prompt, answers, new turns): raise --ctx");
             using var wm = WhaleModel.Load(path, new ModelOptions { Threads = r.GetValue(threads) ?? Environment.ProcessorCount, ContextSize = c });
-            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated, ctx {c}, {wm.Options.Threads} threads{(r.GetValue(noPrefixCache) ? ", prefix cache off" : "")}");
-            io.Out.WriteLine("| engine | concurrency | requests | gen tok/s | req/s | TTFT p50 ms | TTFT p90 ms | TPOT p50 ms | E2E p50 ms | cache hit | tokens/step |");
+            string arrivals = shape.RequestRate > 0 ? string.Create(CultureInfo.InvariantCulture, $"Poisson arrivals {shape.RequestRate:G3}/s") : "closed loop";
+            string multi = shape.Turns > 1 ? $", {shape.Turns} turns (+{shape.TurnTokens} tokens each)" : "";
+            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated{multi}, {arrivals}, ctx {c}, {wm.Options.Threads} threads{(r.GetValue(noPrefixCache) ? ", prefix cache off" : "")}");
+            io.Out.WriteLine("| engine | concurrency | requests | gen tok/s | req/s | TTFT p50 / p90 / p99 ms | TPOT p50 / p90 ms | ITL p50 / p90 / p99 ms | E2E p50 / p90 ms | cache hit | tokens/step |");
             io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             var kinds = kind == "both" ? new[] { "serial", "continuous" } : [kind];
             foreach (var k in kinds)
@@ -100,9 +111,9 @@ internal static class BenchCommand
                         : new SerialEngine(wm, new SerialEngineOptions { Parallel = level, ContextSize = c, MaxWaiting = 100_000 });
                     try
                     {
-                        var res = ServeBenchmark.RunAsync(engine, wm, level, count, p, sp, n).GetAwaiter().GetResult();
+                        var res = ServeBenchmark.RunAsync(engine, wm, shape with { Concurrency = level, Requests = count }).GetAwaiter().GetResult();
                         io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"| {k} | {level} | {res.Requests} | {res.GeneratedPerSecond:F2} | {res.RequestsPerSecond:F3} | {res.TtftMedianMs:F0} | {res.TtftP90Ms:F0} | {res.TpotMedianMs:F0} | {res.E2eMedianMs:F0} | {res.CacheHitRate:P0} | {(res.MeanBatchTokens > 0 ? res.MeanBatchTokens.ToString("F1", CultureInfo.InvariantCulture) : "")} |"));
+                            $"| {k} | {level} | {res.Requests} | {res.GeneratedPerSecond:F2} | {res.RequestsPerSecond:F3} | {res.Ttft.P50:F0} / {res.Ttft.P90:F0} / {res.Ttft.P99:F0} | {res.Tpot.P50:F0} / {res.Tpot.P90:F0} | {res.Itl.P50:F0} / {res.Itl.P90:F0} / {res.Itl.P99:F0} | {res.E2e.P50:F0} / {res.E2e.P90:F0} | {res.CacheHitRate:P0} | {(res.MeanBatchTokens > 0 ? res.MeanBatchTokens.ToString("F1", CultureInfo.InvariantCulture) : "")} |"));
                         io.Out.Flush();
                     }
                     finally

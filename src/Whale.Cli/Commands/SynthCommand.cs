@@ -14,7 +14,7 @@ internal static class SynthCommand
     {
         var arch = new Option<string>("--arch") { Description = "architecture: llama, qwen2 or deepseek2", DefaultValueFactory = _ => "qwen2" };
         var preset = new Option<string>("--preset") { Description = $"shape: {string.Join(", ", SyntheticShape.Presets.Keys)}; deepseek2: {string.Join(", ", SyntheticDeepSeek2Shape.Presets.Keys)} (default v3-tiny)", DefaultValueFactory = _ => "tiny" };
-        var type = new Option<string>("--type") { Description = "tensor type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K (deepseek2 also Q4_K_M)", DefaultValueFactory = _ => "F32" };
+        var type = new Option<string>("--type") { Description = "tensor type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K and Q4_K_M (llama.cpp's mix of Q4_K and Q6_K)", DefaultValueFactory = _ => "F32" };
         var legacyMla = new Option<bool>("--legacy-mla") { Description = "deepseek2: write the legacy layout (attn_kv_b) instead of attn_k_b/attn_v_b" };
         var mtp = new Option<bool>("--mtp") { Description = "deepseek2: add a multi-token-prediction block (nextn tensors)" };
         var vocab = new Option<string>("--vocab") { Description = $"vocabulary: {string.Join(", ", SyntheticVocab.Sources.Keys)}", DefaultValueFactory = _ => "deepseek-r1-distill-qwen" };
@@ -31,7 +31,7 @@ internal static class SynthCommand
         {
             bool deepseek = r.GetValue(arch) == "deepseek2";
             string typeName = r.GetValue(type)!;
-            bool mixed = deepseek && typeName.EndsWith("_M", StringComparison.OrdinalIgnoreCase);
+            bool mixed = typeName.EndsWith("_M", StringComparison.OrdinalIgnoreCase);
             if (mixed) typeName = typeName[..^2];
             if (!Enum.TryParse<GgmlType>(typeName, ignoreCase: true, out var t) || !GgmlTypeTraits.IsComputeSupported(t))
                 throw new ArgumentException($"unsupported --type '{r.GetValue(type)}'");
@@ -51,7 +51,7 @@ internal static class SynthCommand
                 return 0;
             }
             if (r.GetValue(mtp)) throw new ArgumentException("--mtp needs --arch deepseek2");
-            string path = SyntheticModelWriter.Write(r.GetValue(output)!, r.GetValue(arch)!, SyntheticShape.Get(r.GetValue(preset)!), t, v, r.GetValue(seed), r.GetValue(layers));
+            string path = SyntheticModelWriter.Write(r.GetValue(output)!, r.GetValue(arch)!, SyntheticShape.Get(r.GetValue(preset)!), t, v, r.GetValue(seed), r.GetValue(layers), mixed);
             io.Err.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {v.Tokens.Length} tokens)");
             return 0;
         });
