@@ -14,15 +14,4 @@ public sealed record SpeculationStats
 
     /// <summary>Accepted / Drafted (0 when nothing was drafted).</summary>
     public double AcceptanceRate => Drafted == 0 ? 0 : (double)Accepted / Drafted;
-
-    /// <summary>The counters of <paramref name="a"/> minus those of <paramref name="b"/> (what happened between two snapshots).</summary>
-    public static SpeculationStats operator -(SpeculationStats a, SpeculationStats b)
-    {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        return new() { Drafted = a.Drafted - b.Drafted, Accepted = a.Accepted - b.Accepted };
-    }
-
-    /// <summary>Same as the - operator.</summary>
-    public static SpeculationStats Subtract(SpeculationStats a, SpeculationStats b) => a - b;
 }
