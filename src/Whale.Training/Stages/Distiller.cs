@@ -29,6 +29,10 @@ public sealed class Distiller(DistillRecipe recipe, string workDir, TrainingLog 
     {
         ArgumentNullException.ThrowIfNull(teacherPath);
         if (!File.Exists(teacherPath)) throw new FileNotFoundException($"teacher model {teacherPath} not found", teacherPath);
+        if (recipe.OriginalFraction is < 0f or > 1f || float.IsNaN(recipe.OriginalFraction))
+            throw new ArgumentException($"the share of original traces must be between 0 and 1, not {recipe.OriginalFraction}");
+        if (recipe.Prompts < 0 || recipe.Attempts < 1 || recipe.Steps < 1 || recipe.BatchSize < 1)
+            throw new ArgumentException($"invalid distillation settings {recipe}");
         Directory.CreateDirectory(workDir);
         var total = Stopwatch.StartNew();
         using var teacher = WhaleModel.Load(teacherPath, new ModelOptions { Threads = threads });
