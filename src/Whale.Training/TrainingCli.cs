@@ -15,7 +15,7 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                    [--seed N] [--threads N] [--resume-from pretrain|sft|grpo] [--no-mtp] [--eval-per-task N]
                    [--distill|--no-distill] [--student-out PATH]
        whale train distill [--teacher models/whale-r1-tiny.gguf] [--out PATH] [--recipe tiny|smoke] [--work DIR]
-                   [--seed N] [--threads N] [--eval-per-task N] [--mix F (share of original SFT traces, 0..1)]
+                   [--seed N] [--threads N] [--eval-per-task N] [--mix F (share of original SFT traces, 0..1)] [--no-balance]
        whale train eval --model PATH [--per-task N] [--temperature T] [--seed N] [--threads N]
 """;
 
@@ -69,6 +69,7 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     using var log = new TrainingLog(stdout, Path.Combine(work, "train.log"));
                     var distillRecipe = DistillRecipe.For(recipe);
                     if (opts.TryGetValue("mix", out var mix)) distillRecipe = distillRecipe with { OriginalFraction = float.Parse(mix, CultureInfo.InvariantCulture) };
+                    if (opts.ContainsKey("no-balance")) distillRecipe = distillRecipe with { BalanceKinds = false };
                     new Distiller(distillRecipe, work, log, threads).Run(teacher, studentOut, StudentConfig(recipe));
                     int perTask = int.Parse(Opt("eval-per-task", recipe.EvalPerTask.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                     if (perTask > 0) TrainingPipeline.Evaluate(studentOut, perTask, 0f, 1, threads, log, distillRecipe.MaxNewTokens);
@@ -105,7 +106,7 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument '{args[i]}'\n{Usage}");
             string key = args[i][2..];
-            if (key is "no-mtp" or "distill" or "no-distill") { d[key] = "1"; continue; }
+            if (key is "no-mtp" or "distill" or "no-distill" or "no-balance") { d[key] = "1"; continue; }
             if (i + 1 >= args.Count) throw new ArgumentException($"--{key} needs a value");
             d[key] = args[++i];
         }

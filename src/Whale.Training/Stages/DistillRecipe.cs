@@ -20,6 +20,11 @@ public sealed record DistillRecipe
     public float Lr { get; init; } = 2e-3f;
     /// <summary>Share of each batch taken from the original SFT traces instead of the teacher's (0 = teacher only).</summary>
     public float OriginalFraction { get; init; }
+    /// <summary>
+    /// Draw the task kind of each teacher example uniformly, then an example of that kind: rejection sampling keeps
+    /// fewer of the hard kinds (countdown), which would otherwise be under-represented. False: uniform over kept examples.
+    /// </summary>
+    public bool BalanceKinds { get; init; } = true;
 
     /// <summary>The distillation settings that go with a training recipe (tiny or smoke), seeded from it.</summary>
     public static DistillRecipe For(Recipe recipe)

@@ -56,15 +56,17 @@ public sealed class Distiller(DistillRecipe recipe, string workDir, TrainingLog 
         var sw = Stopwatch.StartNew();
         var order = new Random(recipe.Seed + 13);
         var original = new TaskGenerator(recipe.Seed * 31 + 8);
-        int[] perm = [.. Enumerable.Range(0, traces.Count)];
-        int cursor = perm.Length;
-        Encoded NextTrace()
-        {
-            if (cursor >= perm.Length) { order.Shuffle(perm); cursor = 0; } // shuffled epochs
-            return traces[perm[cursor++]];
-        }
+        // shuffled epochs over all kept completions, or (balanced) over each kind's, with the kind drawn uniformly
+        var pools = recipe.BalanceKinds
+            ? traces.GroupBy(t => t.Kind).OrderBy(g => g.Key).Select(g => new ShuffledPool(g.Select(t => t.Example).ToList())).ToList()
+            : [new ShuffledPool(traces.Select(t => t.Example).ToList())];
+        pools.RemoveAll(p => p.Count == 0);
+        log.Line($"{StageName}: batches of {recipe.BatchSize}, {recipe.OriginalFraction:P0} original SFT traces, teacher examples "
+               + (recipe.BalanceKinds ? $"balanced over {pools.Count} kinds ({string.Join(", ", pools.Select(p => p.Count))} examples)" : "uniform"));
         IReadOnlyList<Encoded> NextBatch() => [.. Enumerable.Range(0, recipe.BatchSize).Select(_ =>
-            traces.Count == 0 || order.NextDouble() < recipe.OriginalFraction ? encoder.Chat(original.Next(heldOut: false)) : NextTrace())];
+            pools.Count == 0 || order.NextDouble() < recipe.OriginalFraction
+                ? encoder.Chat(original.Next(heldOut: false))
+                : pools[order.Next(pools.Count)].Next(order))];
         float loss = new StudentTrainer(student, log).Train(StageName, recipe.Steps, recipe.Lr, NextBatch, vocab.PadId ?? 2);
         log.Line($"{StageName}: student trained in {sw.Elapsed.TotalSeconds:F0}s, final loss {loss:F4}");
         student.save(Path.Combine(workDir, "distill.pt"));
@@ -75,20 +77,20 @@ public sealed class Distiller(DistillRecipe recipe, string workDir, TrainingLog 
                + $"{new FileInfo(studentOut).Length / 1024.0 / 1024.0:F2} MiB");
     }
 
-    /// <summary>The kept teacher completions as training examples (prompt untrained, completion and EOS trained).</summary>
-    private List<Encoded> LoadOrGenerateTraces(WhaleModel teacher, string teacherPath, TaskEncoder encoder)
+    /// <summary>The kept teacher completions as training examples (prompt untrained, completion and EOS trained), with their task kind.</summary>
+    private List<(TaskKind Kind, Encoded Example)> LoadOrGenerateTraces(WhaleModel teacher, string teacherPath, TaskEncoder encoder)
     {
         string header = string.Create(CultureInfo.InvariantCulture,
-            $"# teacher {Sha256(teacherPath)} prompts {recipe.Prompts} attempts {recipe.Attempts} temperature {recipe.Temperature} top-p {recipe.TopP} max {recipe.MaxNewTokens} seed {recipe.Seed}");
-        var pairs = new List<(string Question, int[] Ids)>();
+            $"# kind/question/ids; teacher {Sha256(teacherPath)} prompts {recipe.Prompts} attempts {recipe.Attempts} temperature {recipe.Temperature} top-p {recipe.TopP} max {recipe.MaxNewTokens} seed {recipe.Seed}");
+        var rows = new List<(TaskKind Kind, string Question, int[] Ids)>();
         if (File.Exists(TracesPath) && File.ReadLines(TracesPath).FirstOrDefault() == header)
         {
             foreach (var line in File.ReadLines(TracesPath).Skip(1))
             {
-                int tab = line.IndexOf('\t', StringComparison.Ordinal);
-                pairs.Add((line[..tab], [.. line[(tab + 1)..].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))]));
+                var cols = line.Split('\t');
+                rows.Add((Enum.Parse<TaskKind>(cols[0]), cols[1], [.. cols[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))]));
             }
-            log.Line($"{StageName}: reusing {pairs.Count} teacher completions from {TracesPath}");
+            log.Line($"{StageName}: reusing {rows.Count} teacher completions from {TracesPath}");
         }
         else
         {
@@ -106,11 +108,11 @@ public sealed class Distiller(DistillRecipe recipe, string workDir, TrainingLog 
             w.WriteLine(header);
             foreach (var k in kept)
             {
-                pairs.Add((k.Problem.Question, k.Sample.Ids));
-                w.WriteLine(k.Problem.Question + "\t" + string.Join(',', k.Sample.Ids.Select(i => i.ToString(CultureInfo.InvariantCulture))));
+                rows.Add((k.Problem.Kind, k.Problem.Question, k.Sample.Ids));
+                w.WriteLine(k.Problem.Kind + "\t" + k.Problem.Question + "\t" + string.Join(',', k.Sample.Ids.Select(i => i.ToString(CultureInfo.InvariantCulture))));
             }
         }
-        return pairs.Select(p => Example(encoder, p.Question, p.Ids)).ToList();
+        return rows.Select(r => (r.Kind, Example(encoder, r.Question, r.Ids))).ToList();
     }
 
     /// <summary>An SFT example from a question and the teacher's completion ids (EOS included): only the completion is trained.</summary>
@@ -122,6 +124,21 @@ public sealed class Distiller(DistillRecipe recipe, string workDir, TrainingLog 
         var trained = new bool[prompt.Length + completion.Length];
         Array.Fill(trained, true, prompt.Length, completion.Length);
         return new Encoded([.. prompt, .. completion], trained, prompt.Length);
+    }
+
+    /// <summary>Examples served in shuffled epochs.</summary>
+    private sealed class ShuffledPool(List<Encoded> items)
+    {
+        private readonly int[] _perm = [.. Enumerable.Range(0, items.Count)];
+        private int _cursor = items.Count;
+
+        public int Count => items.Count;
+
+        public Encoded Next(Random rng)
+        {
+            if (_cursor >= _perm.Length) { rng.Shuffle(_perm); _cursor = 0; }
+            return items[_perm[_cursor++]];
+        }
     }
 
     private static string Sha256(string path)
