@@ -66,7 +66,7 @@ public sealed class Distiller(DistillRecipe recipe, string workDir, TrainingLog 
         IReadOnlyList<Encoded> NextBatch() => [.. Enumerable.Range(0, recipe.BatchSize).Select(_ =>
             pools.Count == 0 || order.NextDouble() < recipe.OriginalFraction
                 ? encoder.Chat(original.Next(heldOut: false))
-                : pools[order.Next(pools.Count)].Next(order))];
+                : pools[pools.Count == 1 ? 0 : order.Next(pools.Count)].Next(order))];
         float loss = new StudentTrainer(student, log).Train(StageName, recipe.Steps, recipe.Lr, NextBatch, vocab.PadId ?? 2);
         log.Line($"{StageName}: student trained in {sw.Elapsed.TotalSeconds:F0}s, final loss {loss:F4}");
         student.save(Path.Combine(workDir, "distill.pt"));
