@@ -26,8 +26,15 @@ public sealed class DistillCliTests : IDisposable
         using (var m = WhaleModel.Load(outPath, new ModelOptions { Threads = 1 })) Assert.True(m.ChatTemplate.GenerationPromptOpensThinking);
         string traces = Path.Combine(_dir, "distill-traces.tsv");
         var lines = File.ReadAllLines(traces);
-        Assert.StartsWith("# teacher ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("# kind/question/ids; teacher ", lines[0], StringComparison.Ordinal);
         Assert.True(lines.Length > 1, "the committed teacher passed on none of the smoke prompts");
+        foreach (var row in lines.Skip(1))
+        {
+            var cols = row.Split('\t');
+            Assert.Equal(3, cols.Length);
+            Assert.True(Enum.TryParse<Whale.Training.Data.TaskKind>(cols[0], out _), cols[0]);
+            Assert.Equal("1", cols[2].Split(',')[^1]); // kept completions end with EOS (id 1)
+        }
 
         var stdout2 = new StringWriter();
         Assert.Equal(0, TrainingCli.Run(args, stdout2, stderr));
