@@ -143,10 +143,10 @@ public unsafe class TileQ8_0Tests
     }
 
     [Fact]
-    public void ChunksOfActivationRowsEachTakeTheirOwnPath()
+    public void ActivationRowsInSeveralChunksMatchWithAndWithoutMinus128()
     {
         // n = 4096: 180 activation rows per prepared chunk (1.5 MB of 8704-byte rows), so 400 rows make three
-        // chunks; a −128 only in the second sends that chunk (alone) to the reference
+        // chunks; then a −128 in the second chunk only (that chunk takes the reference, the others the tiles)
         if (Get(Kernel.Avx512) is not { } kernel) return;
         var rng = new Random(13);
         const int n = 4096, rows = 12, batch = 400;
