@@ -37,8 +37,8 @@ internal static unsafe class TileQ8_0Avx512
     /// <summary>Bytes of prepared data per activation block: the quants, the int32×8 correction and the f32 scale.</summary>
     private const int PreparedBlockBytes = 68;
 
-    /// <summary>Activation rows prepared at a time: their blocks stay in L2 while a thread's row tiles stream past.</summary>
-    private const int ChunkBytes = 512 << 10;
+    /// <summary>Bytes of activation rows prepared at a time: they stay in L2 (2 MB per core here) while a thread's row tiles stream past.</summary>
+    private const int ChunkBytes = 1536 << 10;
 
     /// <summary>Activation rows from which packing a row tile's weights (aligned, offset applied once) pays off.</summary>
     private const int PackMinRows = 16;
@@ -59,6 +59,7 @@ internal static unsafe class TileQ8_0Avx512
     /// bytes at <paramref name="w"/> (row 0), A rows of <paramref name="aRowBytes"/> at <paramref name="a"/>; n a
     /// multiple of 32. Uses a per-thread scratch buffer (grown on first use, then reused).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MatMul(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n, float* y, int yStride)
     {
         if (r0 >= r1 || batch <= 0) return;
@@ -123,7 +124,7 @@ internal static unsafe class TileQ8_0Avx512
         public readonly int Nb = nb;
     }
 
-    /// <summary>8 packed weight rows against every prepared activation row, 4 at a time.</summary>
+    /// <summary>8 weight rows (packed or in place, see <see cref="IWeights"/>) against every prepared activation row, 4 at a time.</summary>
     private static void Rows8<TW>(byte* u, nint blockStride, nint rowStride, float* dw, in Prepared p, int batch, float* y, int yStride)
         where TW : struct, IWeights
     {
@@ -142,7 +143,7 @@ internal static unsafe class TileQ8_0Avx512
         }
     }
 
-    /// <summary>4 packed weight rows (the remainder of a range) against every prepared activation row, 4 at a time.</summary>
+    /// <summary>4 weight rows (the remainder of a range) against every prepared activation row, 4 at a time.</summary>
     private static void Rows4<TW>(byte* u, nint blockStride, nint rowStride, float* dw, in Prepared p, int batch, float* y, int yStride)
         where TW : struct, IWeights
     {
@@ -173,6 +174,7 @@ internal static unsafe class TileQ8_0Avx512
     /// Per activation block: the quants (aligned copy), corr = −128·Σ4 a (int32×8) and da = f32 scale. False when some
     /// quant is −128 (the offset form would then differ from ggml's sign form; the caller takes the reference).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static bool Prepare(byte* a, long aRowBytes, int batch, in Prepared p)
     {
         var ones = Vector256.Create((byte)0x80);
@@ -215,6 +217,7 @@ internal static unsafe class TileQ8_0Avx512
     /// Packs <paramref name="rows"/> (4 or 8) weight rows block-major: u[i * rows + r] = quants of block i of row r
     /// offset to unsigned (⊕ 0x80), dw[i * rows + r] = its f32 scale.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pack(byte* w, long rowBytes, int rows, int nb, Vector256<byte>* u, float* dw)
     {
         // block-major (writes sequential; 8 row streams read in step)
@@ -244,8 +247,9 @@ internal static unsafe class TileQ8_0Avx512
     }
 
     /// <summary>
-    /// 4 packed weight rows × TC.N activation rows (1..4), ymm accumulators. q/corr/da: prepared blocks of the first
-    /// activation row (rows nb apart); u/dw: the packed rows (4 per block).
+    /// 4 weight rows × TC.N activation rows (1..4), ymm accumulators. q/corr/da: prepared blocks of the first
+    /// activation row (rows nb apart); u: quants of block 0 of row 0 (blocks blockStride apart, rows rowStride
+    /// apart); dw: the packed rows' scales (4 per block; in place, the scales are read from the rows).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4<TC, TW>(byte* u, nint blockStride, nint rowStride, float* dw, Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb, float* y, int yStride)
@@ -326,8 +330,8 @@ internal static unsafe class TileQ8_0Avx512
     }
 
     /// <summary>
-    /// 8 packed weight rows × TC.N activation rows (1..4); each zmm accumulator holds two rows (interleaved lanes).
-    /// q/corr/da: prepared blocks of the first activation row (rows nb apart); u/dw: the packed rows (8 per block).
+    /// 8 weight rows × TC.N activation rows (1..4); each zmm accumulator holds two rows (interleaved lanes).
+    /// Arguments as <see cref="Tile4{TC, TW}"/> (8 scales per block).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile8<TC, TW>(byte* u, nint blockStride, nint rowStride, float* dw, Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb, float* y, int yStride)

@@ -143,17 +143,17 @@ public unsafe class TileQ8_0Tests
     }
 
     [Fact]
-    public void ChunksOfActivationRowsEachTakeTheirOwnPath()
+    public void ActivationRowsInSeveralChunksMatchWithAndWithoutMinus128()
     {
-        // n = 4096: about 58 activation rows per prepared chunk, so 130 rows make three chunks; a −128 only in the
-        // second sends that chunk (alone) to the reference
+        // n = 4096: 180 activation rows per prepared chunk (1.5 MB of 8704-byte rows), so 400 rows make three
+        // chunks; then a −128 in the second chunk only (that chunk takes the reference, the others the tiles)
         if (Get(Kernel.Avx512) is not { } kernel) return;
         var rng = new Random(13);
-        const int n = 4096, rows = 12, batch = 130;
+        const int n = 4096, rows = 12, batch = 400;
         var w = RandomRows(rng, rows, n, allowMin: true);
         var a = RandomRows(rng, batch, n, allowMin: false);
         AssertMatches(kernel, w, a, rows, batch, n, 0, rows);
-        a[70 * (n / 32 * 34) + 40] = 0x80;
+        a[250 * (n / 32 * 34) + 40] = 0x80;
         AssertMatches(kernel, w, a, rows, batch, n, 0, rows);
     }
 
