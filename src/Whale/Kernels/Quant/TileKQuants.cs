@@ -88,16 +88,50 @@ internal static unsafe class TileKQuants
                         else RowsK4_256(prep, rw, ai, aRowBytes, bc, acc, q5);
                     }
                 }
-                float* yo = y + (long)b0 * yStride + r;
-                for (int b = 0; b < bc; b++)
-                    for (int k = 0; k < rw; k++)
-                    {
-                        float s = HSum(Vector256.Load(Acc8At(acc, b, k)));
-                        float* m = AccMAt(acc, b, k);
-                        yo[(long)b * yStride + k] = q6 ? s : q5 ? s + m[0] : s + HSum(Vector128.Load(m));
-                    }
+                Store(acc, rw, bc, y + (long)b0 * yStride + r, yStride, kind);
             }
         }
+    }
+
+    /// <summary>
+    /// y[b * yStride + k] = hsum_float_8(acc8) [+ hsum(accM) | + summs] for the chunk's outputs; two activation rows
+    /// at a time with the same additions in the same order as <see cref="HSum(Vector256{float})"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Store(float* acc, int rw, int bc, float* y, int yStride, Kind kind)
+    {
+        int b = 0;
+        if (Avx512F.IsSupported)
+        {
+            for (; b + 2 <= bc; b += 2)
+                for (int k = 0; k < rw; k++)
+                {
+                    float* o = Acc8At(acc, b, k);
+                    var a = Vector512.Load(o);
+                    // [q0 + q1 | q2 + q3] of the two acc8 (128-bit quarters q): lanes 0-3 even output, 4-7 odd
+                    var v = (Avx512F.Shuffle4x128(a, a, 0b00_00_10_00) + Avx512F.Shuffle4x128(a, a, 0b00_00_11_01)).GetLower();
+                    var h = Reduce4x2(v);
+                    if (kind == Kind.Q4_K) h += Reduce4x2(Vector256.Load(o + 16));
+                    else if (kind == Kind.Q5_K) h += Vector256.Create(o[16], 0, 0, 0, o[20], 0, 0, 0);
+                    y[(long)b * yStride + k] = h.GetElement(0);
+                    y[(long)(b + 1) * yStride + k] = h.GetElement(4);
+                }
+        }
+        for (; b < bc; b++)
+            for (int k = 0; k < rw; k++)
+            {
+                float s = HSum(Vector256.Load(Acc8At(acc, b, k)));
+                float* m = AccMAt(acc, b, k);
+                y[(long)b * yStride + k] = kind == Kind.Q6_K ? s : kind == Kind.Q5_K ? s + m[0] : s + HSum(Vector128.Load(m));
+            }
+    }
+
+    /// <summary>Per 128-bit half of v: lane 0 = (v0 + v2) + (v1 + v3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reduce4x2(Vector256<float> v)
+    {
+        var t = v + Avx.Permute(v, 0b11_10_11_10);
+        return t + Avx.Permute(t, 0b01_01_01_01);
     }
 
     // ---- shared helpers -------------------------------------------------------------------------------------
