@@ -15,7 +15,7 @@ internal static unsafe class TileKQuants
 {
     private const int Rw = 4;            // weight rows per block
     private const int Bc = 64;           // activation rows per chunk
-    private const int AccFloats = 12;    // acc8 + accM per output
+    private const int PairFloats = 24;   // f32 accumulators of the outputs (b, k), (b + 1, k), b even: acc8, acc8, accM, accM
     private const int RowPrep = 640;     // bytes of unpacked weights per row (see the Prep methods)
     private const int OffW = 0, OffS = 256, OffC = 512, OffMins = 576, OffD = 592;
 
@@ -42,7 +42,7 @@ internal static unsafe class TileKQuants
         bool q6 = kind == Kind.Q6_K, q5 = kind == Kind.Q5_K;
         int nb = n / 256;
         bool wide = isa == TileIsa.Avx512;
-        float* acc = stackalloc float[Rw * Bc * AccFloats];
+        float* acc = stackalloc float[Bc / 2 * Rw * PairFloats];
         byte* raw = stackalloc byte[Rw * RowPrep + 64];
         byte* prep = (byte*)(((nint)raw + 63) & ~(nint)63);
         for (int b0 = 0; b0 < batch; b0 += Bc)
@@ -52,7 +52,7 @@ internal static unsafe class TileKQuants
             for (int r = r0; r < r1; r += Rw)
             {
                 int rw = Math.Min(Rw, r1 - r);
-                new Span<float>(acc, Rw * bc * AccFloats).Clear();
+                new Span<float>(acc, (bc + 1) / 2 * Rw * PairFloats).Clear();
                 for (int i = 0; i < nb; i++)
                 {
                     byte* ai = ab + i * sizeof(BlockQ8_K);
@@ -88,16 +88,50 @@ internal static unsafe class TileKQuants
                         else RowsK4_256(prep, rw, ai, aRowBytes, bc, acc, q5);
                     }
                 }
-                float* yo = y + (long)b0 * yStride + r;
-                for (int b = 0; b < bc; b++)
-                    for (int k = 0; k < rw; k++)
-                    {
-                        float* o = acc + (b * Rw + k) * AccFloats;
-                        float s = HSum(Vector256.Load(o));
-                        yo[(long)b * yStride + k] = q6 ? s : q5 ? s + o[8] : s + HSum(Vector128.Load(o + 8));
-                    }
+                Store(acc, rw, bc, y + (long)b0 * yStride + r, yStride, kind);
             }
         }
+    }
+
+    /// <summary>
+    /// y[b * yStride + k] = hsum_float_8(acc8) [+ hsum(accM) | + summs] for the chunk's outputs; two activation rows
+    /// at a time with the same additions in the same order as <see cref="HSum(Vector256{float})"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Store(float* acc, int rw, int bc, float* y, int yStride, Kind kind)
+    {
+        int b = 0;
+        if (Avx512F.IsSupported)
+        {
+            for (; b + 2 <= bc; b += 2)
+                for (int k = 0; k < rw; k++)
+                {
+                    float* o = Acc8At(acc, b, k);
+                    var a = Vector512.Load(o);
+                    // [q0 + q1 | q2 + q3] of the two acc8 (128-bit quarters q): lanes 0-3 even output, 4-7 odd
+                    var v = (Avx512F.Shuffle4x128(a, a, 0b00_00_10_00) + Avx512F.Shuffle4x128(a, a, 0b00_00_11_01)).GetLower();
+                    var h = Reduce4x2(v);
+                    if (kind == Kind.Q4_K) h += Reduce4x2(Vector256.Load(o + 16));
+                    else if (kind == Kind.Q5_K) h += Vector256.Create(o[16], 0, 0, 0, o[20], 0, 0, 0);
+                    y[(long)b * yStride + k] = h.GetElement(0);
+                    y[(long)(b + 1) * yStride + k] = h.GetElement(4);
+                }
+        }
+        for (; b < bc; b++)
+            for (int k = 0; k < rw; k++)
+            {
+                float s = HSum(Vector256.Load(Acc8At(acc, b, k)));
+                float* m = AccMAt(acc, b, k);
+                y[(long)b * yStride + k] = kind == Kind.Q6_K ? s : kind == Kind.Q5_K ? s + m[0] : s + HSum(Vector128.Load(m));
+            }
+    }
+
+    /// <summary>Per 128-bit half of v: lane 0 = (v0 + v2) + (v1 + v3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reduce4x2(Vector256<float> v)
+    {
+        var t = v + Avx.Permute(v, 0b11_10_11_10);
+        return t + Avx.Permute(t, 0b01_01_01_01);
     }
 
     // ---- shared helpers -------------------------------------------------------------------------------------
@@ -109,6 +143,24 @@ internal static unsafe class TileKQuants
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HSum(Vector128<float> s) => (s.GetElement(0) + s.GetElement(2)) + (s.GetElement(1) + s.GetElement(3));
 
+    /// <summary>acc8 (8 floats) of output (activation b, weight row k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Acc8At(float* acc, int b, int k) => acc + ((b >> 1) * Rw + k) * PairFloats + (b & 1) * 8;
+
+    /// <summary>accM (4 floats; Q5_K: summs in the first) of output (activation b, weight row k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* AccMAt(float* acc, int b, int k) => acc + ((b >> 1) * Rw + k) * PairFloats + 16 + (b & 1) * 4;
+
+    /// <summary>The 8-lane sums of two outputs side by side: [lo(t0) + hi(t0) | lo(t1) + hi(t1)].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Fold2(Vector512<int> t0, Vector512<int> t1)
+        => Avx512F.Shuffle4x128(t0, t1, 0b01_00_01_00) + Avx512F.Shuffle4x128(t0, t1, 0b11_10_11_10);
+
+    /// <summary>Both acc8 of an even/odd output pair: acc = fma(yd·xd, (float)sumi, acc) lane-wise (16 floats at o).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Acc16(float* o, Vector512<int> sumi, Vector512<float> yd, float xd)
+        => Vector512.Store(Avx512F.FusedMultiplyAdd(yd * Vector512.Create(xd), Avx512F.ConvertToVector512Single(sumi), Vector512.Load(o)), o);
+
     /// <summary>acc8 = fma(d, (float)sumi, acc8) for one output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Acc8(float* o, Vector256<int> sumi, float d)
@@ -117,7 +169,7 @@ internal static unsafe class TileKQuants
     /// <summary>accM = fma(dmin, (float)prod, accM) for one output (Q4_K/Q5_K mins).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AccM(float* o, Vector128<int> prod, float dmin)
-        => Vector128.Store(Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), Vector128.Load(o + 8)), o + 8);
+        => Vector128.Store(Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), Vector128.Load(o)), o);
 
     /// <summary>Sums of 32 activation values, as 8 shorts (pairs of the 16-value bsums, wrapped like the row dot's short cast).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -209,19 +261,26 @@ internal static unsafe class TileKQuants
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishK4(byte* p, float* o, Vector256<int> sumi, float yd, Vector128<short> s32, bool q5)
+    private static void FinishK4(byte* p, float* acc, int b, int k, Vector256<int> sumi, float yd, Vector128<short> s32, bool q5)
     {
         float* d = (float*)(p + OffD);
-        Acc8(o, sumi, yd * d[0]);
-        var prod = Sse2.MultiplyAddAdjacent(*(Vector128<short>*)(p + OffMins), s32);
+        Acc8(Acc8At(acc, b, k), sumi, yd * d[0]);
+        MinsK4(p, AccMAt(acc, b, k), Sse2.MultiplyAddAdjacent(*(Vector128<short>*)(p + OffMins), s32), -yd * d[1], q5);
+    }
+
+    /// <summary>The mins term: Q4_K accM = fma(dmin, (float)prod4, accM); Q5_K summs = fma(dmin, Σ prod4, summs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MinsK4(byte* p, float* m, Vector128<int> prod, float dmin, bool q5)
+    {
+        _ = p;
         if (q5)
         {
             int hs = prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3);
-            o[8] = MathF.FusedMultiplyAdd(-yd * d[1], hs, o[8]);
+            m[0] = MathF.FusedMultiplyAdd(dmin, hs, m[0]);
         }
         else
         {
-            AccM(o, prod, -yd * d[1]);
+            AccM(m, prod, dmin);
         }
     }
 
@@ -236,8 +295,9 @@ internal static unsafe class TileKQuants
             sbyte* q0 = y0->Qs, q1 = y1->Qs;
             Vector512<sbyte> a0 = Vector512.Load(q0), a1 = Vector512.Load(q0 + 64), a2 = Vector512.Load(q0 + 128), a3 = Vector512.Load(q0 + 192);
             Vector512<sbyte> c0 = Vector512.Load(q1), c1 = Vector512.Load(q1 + 64), c2 = Vector512.Load(q1 + 128), c3 = Vector512.Load(q1 + 192);
-            var s0 = Q8Sums32(y0);
-            var s1 = Q8Sums32(y1);
+            var s01 = Vector256.Create(Q8Sums32(y0), Q8Sums32(y1));
+            var yd = Vector512.Create(Vector256.Create(y0->D), Vector256.Create(y1->D));
+            var nyd = Vector256.Create(Vector128.Create(-y0->D), Vector128.Create(-y1->D));
             for (int k = 0; k < rw; k++)
             {
                 byte* p = prep + k * RowPrep;
@@ -255,9 +315,20 @@ internal static unsafe class TileKQuants
                 var w3 = W[3];
                 t0 += MulAdd(w3, a3, S[3]);
                 t1 += MulAdd(w3, c3, S[3]);
-                float* o = acc + (b * Rw + k) * AccFloats;
-                FinishK4(p, o, t0.GetLower() + t0.GetUpper(), y0->D, s0, q5);
-                FinishK4(p, o + Rw * AccFloats, t1.GetLower() + t1.GetUpper(), y1->D, s1, q5);
+                float* d = (float*)(p + OffD);
+                Acc16(Acc8At(acc, b, k), Fold2(t0, t1), yd, d[0]);
+                var mins = *(Vector128<short>*)(p + OffMins);
+                var prod = Avx2.MultiplyAddAdjacent(Vector256.Create(mins, mins), s01);
+                float* m = AccMAt(acc, b, k);
+                if (q5)
+                {
+                    MinsK4(p, m, prod.GetLower(), -y0->D * d[1], q5: true);
+                    MinsK4(p, m + 4, prod.GetUpper(), -y1->D * d[1], q5: true);
+                }
+                else
+                {
+                    Vector256.Store(Fma.MultiplyAdd(nyd * Vector256.Create(d[1]), Avx.ConvertToVector256Single(prod), Vector256.Load(m)), m);
+                }
             }
         }
         if (b < bc)
@@ -272,7 +343,7 @@ internal static unsafe class TileKQuants
                 var W = (Vector512<byte>*)(p + OffW);
                 var S = (Vector512<short>*)(p + OffS);
                 var t0 = MulAdd(W[0], a0, S[0]) + MulAdd(W[1], a1, S[1]) + MulAdd(W[2], a2, S[2]) + MulAdd(W[3], a3, S[3]);
-                FinishK4(p, acc + (b * Rw + k) * AccFloats, t0.GetLower() + t0.GetUpper(), y0->D, s0, q5);
+                FinishK4(p, acc, b, k, t0.GetLower() + t0.GetUpper(), y0->D, s0, q5);
             }
         }
     }
@@ -292,7 +363,7 @@ internal static unsafe class TileKQuants
                 var S = (Vector256<short>*)(p + OffS);
                 var t = Vector256<int>.Zero;
                 for (int s = 0; s < 8; s++) t = MulAdd(t, W[s], Vector256.Load(q + 32 * s), S[s]);
-                FinishK4(p, acc + (b * Rw + k) * AccFloats, t, y0->D, s0, q5);
+                FinishK4(p, acc, b, k, t, y0->D, s0, q5);
             }
         }
     }
@@ -381,6 +452,7 @@ internal static unsafe class TileKQuants
                 a2 = Vector512.Load(q0 + 128) ^ u128, a3 = Vector512.Load(q0 + 192) ^ u128;
             Vector512<byte> c0 = Vector512.Load(q1) ^ u128, c1 = Vector512.Load(q1 + 64) ^ u128,
                 c2 = Vector512.Load(q1 + 128) ^ u128, c3 = Vector512.Load(q1 + 192) ^ u128;
+            var yd = Vector512.Create(Vector256.Create(y0->D), Vector256.Create(y1->D));
             for (int k = 0; k < rw; k++)
             {
                 byte* p = prep + k * RowPrep;
@@ -399,10 +471,7 @@ internal static unsafe class TileKQuants
                 var w3 = W[3];
                 t0 += MulAdd(a3, w3, S[3]);
                 t1 += MulAdd(c3, w3, S[3]);
-                float xd = *(float*)(p + OffD);
-                float* o = acc + (b * Rw + k) * AccFloats;
-                Acc8(o, t0.GetLower() + t0.GetUpper(), y0->D * xd);
-                Acc8(o + Rw * AccFloats, t1.GetLower() + t1.GetUpper(), y1->D * xd);
+                Acc16(Acc8At(acc, b, k), Fold2(t0, t1), yd, *(float*)(p + OffD));
             }
         }
         if (b < bc)
@@ -418,7 +487,7 @@ internal static unsafe class TileKQuants
                 var S = (Vector512<short>*)(p + OffS);
                 var t0 = MulAdd(a0, W[0], S[0]) + MulAdd(a1, W[1], S[1]) + MulAdd(a2, W[2], S[2]) + MulAdd(a3, W[3], S[3])
                     - *(Vector512<int>*)(p + OffC);
-                Acc8(acc + (b * Rw + k) * AccFloats, t0.GetLower() + t0.GetUpper(), y0->D * *(float*)(p + OffD));
+                Acc8(Acc8At(acc, b, k), t0.GetLower() + t0.GetUpper(), y0->D * *(float*)(p + OffD));
             }
         }
     }
@@ -438,7 +507,7 @@ internal static unsafe class TileKQuants
                 var S = (Vector256<short>*)(p + OffS);
                 var t = Vector256<int>.Zero;
                 for (int c = 0; c < 8; c++) t = MulAdd(t, Vector256.Load(q + 32 * c) ^ u128, W[c], S[c]);
-                Acc8(acc + (b * Rw + k) * AccFloats, t - *(Vector256<int>*)(p + OffC), y0->D * *(float*)(p + OffD));
+                Acc8(Acc8At(acc, b, k), t - *(Vector256<int>*)(p + OffC), y0->D * *(float*)(p + OffD));
             }
         }
     }
