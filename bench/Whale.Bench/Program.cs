@@ -5,6 +5,7 @@ namespace Whale.Bench;
 /// <summary>
 /// <c>compare</c>: Whale vs llama.cpp on a GGUF file (see <see cref="Comparison"/>).
 /// <c>kernels</c>: BenchmarkDotNet micro-benchmarks of the kernels (arguments go to BenchmarkSwitcher).
+/// <c>q8ab</c>: old vs new Q8_0 kernel in process CPU time (see <see cref="Kernels.Q8_0TileAb"/>).
 /// </summary>
 internal static class Program
 {
@@ -16,8 +17,10 @@ internal static class Program
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], Kernels.KernelConfig.Create());
             return 0;
         }
+        if (args.Length > 0 && args[0] == "q8ab") return Kernels.Q8_0TileAb.Run(args[1..]);
         Console.Error.WriteLine("usage: Whale.Bench compare --model FILE [-t 1,2] [-p 512] [-n 128] [-r 3] [-d 0] [-fa auto|on|off]");
         Console.Error.WriteLine("       Whale.Bench kernels [BenchmarkDotNet options, e.g. --filter '*MatVec*']");
+        Console.Error.WriteLine("       Whale.Bench q8ab [cols 1536] [rows 1536] [batches 1,4,16,64,512]");
         return 2;
     }
 }
