@@ -21,7 +21,7 @@ internal static unsafe class TileProbe
             .Select(s => s.Split('x')).Select(p => (Rows: int.Parse(p[0], CultureInfo.InvariantCulture), Cols: int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray();
         var batches = (args.Length > 2 ? args[2] : "16,512").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         int reps = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
-        Console.WriteLine($"one thread; GMAC/s = rows*cols*batch / thread CPU time, median of {reps} alternating repetitions; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"one thread; GMAC/s = rows*cols*batch / thread CPU time, median of {reps} alternating repetitions after one warm-up; load {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine("| type | rows x cols | batch | row dots | tiles 512 | tiles 256 | tiles 512 / row dots |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var type in types)
@@ -39,7 +39,7 @@ internal static unsafe class TileProbe
                     int arb = (int)m.ActivationRowBytes;
                     double macs = (double)rows * cols * batch;
                     var t = new[] { new List<double>(), new List<double>(), new List<double>() };
-                    for (int rep = 0; rep < reps; rep++)
+                    for (int rep = -1; rep < reps; rep++)      // rep -1: warm-up (JIT tiers), not counted
                         for (int v = 0; v < 3; v++)
                         {
                             double c0 = CpuSeconds();
@@ -50,7 +50,7 @@ internal static unsafe class TileProbe
                                 fixed (float* py = y1)
                                     if (!Tiles.TryMatMul(type, m.Data, m.RowBytes, 0, rows, pq, arb, batch, cols, py, rows, true, v == 1 ? TileIsa.Avx512 : TileIsa.Avx2))
                                         throw new InvalidOperationException($"no tiled kernel for {type} {(v == 1 ? TileIsa.Avx512 : TileIsa.Avx2)}");
-                            t[v].Add(macs / (CpuSeconds() - c0) / 1e9);
+                            if (rep >= 0) t[v].Add(macs / (CpuSeconds() - c0) / 1e9);
                             if (v > 0)
                                 for (int i = 0; i < y0.Length; i++)
                                     if (BitConverter.SingleToInt32Bits(y0[i]) != BitConverter.SingleToInt32Bits(y1[i]))
