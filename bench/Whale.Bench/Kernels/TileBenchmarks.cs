@@ -26,7 +26,7 @@ public class TileBenchmarks : IDisposable
     [Params(16, 512)]
     public int Batch { get; set; }
 
-    public static long MacsPerOperation(Func<string, object?> p) => (long)Cols * (int)p("Rows")! * (int)p("Batch")!;
+    public static double MacsPerOperation(string method, Func<string, object?> p) => (double)Cols * (int)p("Rows")! * (int)p("Batch")!;
 
     [GlobalSetup]
     public void Setup()
@@ -60,6 +60,6 @@ public class TileBenchmarks : IDisposable
 
     private sealed class TileConfig : BenchmarkDotNet.Configs.ManualConfig
     {
-        public TileConfig() => AddColumn(new MacsColumn());
+        public TileConfig() => AddColumn(new MacColumn());
     }
 }
