@@ -390,7 +390,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
             for (int j = 0; j < nKv; j++)
             {
                 var kr = kvf.AsSpan(j * R, R);
-                float v = (chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh)) * _kqScale;
+                float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
                 scores[j] = v;
                 if (v > max) max = v;
             }
@@ -400,7 +400,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
             for (int d = 0; d < C; d++)
             {
                 var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
-                o[d] = batched ? GgmlMath.ChainDot16(column, p) : GgmlMath.VecDot64(column, p);
+                o[d] = Attention.Dot(column, p, batched);
             }
         }
     }
@@ -603,13 +603,13 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
             for (int j = 0; j < nKv; j++)
             {
                 var kr = kvf.Slice(j * R, R);
-                float v = (chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh)) * _kqScale;
+                float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
                 scores[j] = v;
                 if (v > max) max = v;
             }
             GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
             var o = _lat.AsSpan(job * C, C);
-            for (int d = 0; d < C; d++) o[d] = GgmlMath.ChainDot16(kvfT.Slice(d * kvPad, nPad), scores);
+            for (int d = 0; d < C; d++) o[d] = Attention.Dot(kvfT.Slice(d * kvPad, nPad), scores, chain: true);
         }
     }
 
