@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Whale.Gguf;
 using Whale.Kernels;
+using Whale.Kernels.Quant;
 using Whale.Models.Paged;
 
 namespace Whale.Models.DeepSeek2;
@@ -374,35 +375,79 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         bool batched = BatchOrder(_atT);
         bool chainKq = batched && R % Lanes == 0;
         int kvPad = _atPad;
-        var ws = _scores[index] is { } w && w.Length >= kvPad + R ? w : _scores[index] = new float[Math.Max(kvPad, Pad64(_atContext)) + R];
+        int need = HeadGroup * (Math.Max(kvPad, Pad64(_atContext)) + R);
+        var ws = _scores[index] is { } w && w.Length >= need ? w : _scores[index] = new float[need];
         var scores = ws.AsSpan(0, kvPad);
         var qh = ws.AsSpan(ws.Length - R, R);
-        Span<float> acc = stackalloc float[Lanes];
         var kvf = _kvf;
         var kvfT = _kvfT;
-        for (int job = s; job < e; job++)
+        fixed (float* pkvf = kvf, pkvfT = kvfT, pq = _qcat, plat = _lat, pws = ws)
         {
-            int t = job / H;
-            int nKv = _atStart + t + 1, nPad = Pad64(nKv);
-            var q = _qcat.AsSpan(job * R, R);
-            for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+            for (int job = s; job < e;)
+            {
+                int t = job / H;
+                int nKv = _atStart + t + 1, nPad = Pad64(nKv);
+                int nh = Math.Min(HeadGroup, Math.Min(e, (t + 1) * H) - job);
+                if (chainKq && batched && HeadsByTiles(pkvf, pkvfT, kvPad, nKv, pq + (long)job * R, nh, plat + (long)job * C, pws))
+                {
+                    job += nh;
+                    continue;
+                }
+                var q = _qcat.AsSpan(job * R, R);
+                for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+                float max = float.NegativeInfinity;
+                for (int j = 0; j < nKv; j++)
+                {
+                    var kr = kvf.AsSpan(j * R, R);
+                    float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
+                    scores[j] = v;
+                    if (v > max) max = v;
+                }
+                GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
+                var o = _lat.AsSpan(job * C, C);
+                var p = scores[..nPad];
+                for (int d = 0; d < C; d++)
+                {
+                    var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
+                    o[d] = Attention.Dot(column, p, batched);
+                }
+                job++;
+            }
+        }
+    }
+
+    /// <summary>Query heads of one token computed together by <see cref="HeadsByTiles"/> (bounds the scratch per worker).</summary>
+    private const int HeadGroup = 16;
+
+    /// <summary>
+    /// Heads [h, h + nh) of one query token in batch order, as two F32 tile products: the scores K·q of all nh heads
+    /// at once (cached rows as the weight rows: the heads share the latent cache), then the latent outputs V·p
+    /// (latent dimensions as the weight rows). Every output is the same 16-lane chain as <see cref="Attention.Dot"/>
+    /// with chain = true, so the result is bit-identical to the per-head loop. <paramref name="q"/>: nh rows of R,
+    /// <paramref name="o"/>: nh rows of C, <paramref name="scratch"/>: nh × (Pad64(nKv) + R) floats. Returns false,
+    /// writing nothing, when this machine has no tiled F32 kernel (or R is not a multiple of 16).
+    /// </summary>
+    private bool HeadsByTiles(float* kvf, float* kvfT, int kvPad, int nKv, float* q, int nh, float* o, float* scratch)
+    {
+        var c = DeepSeekConfig;
+        int C = c.KvLoraRank, R = c.CacheRowDim, nPad = Pad64(nKv);
+        float* sc = scratch, qh = scratch + (long)nh * nPad;
+        for (long k = 0; k < (long)nh * R; k++) qh[k] = (float)(Half)q[k];
+        if (!Tiles.TryMatMul(GgmlType.F32, (byte*)kvf, R * 4L, 0, nKv, (byte*)qh, R * 4L, nh, R, sc, nPad, batchOrder: true))
+            return false;
+        for (int k = 0; k < nh; k++)
+        {
+            var row = new Span<float>(sc + (long)k * nPad, nPad);
             float max = float.NegativeInfinity;
             for (int j = 0; j < nKv; j++)
             {
-                var kr = kvf.AsSpan(j * R, R);
-                float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
-                scores[j] = v;
+                float v = row[j] * _kqScale;
+                row[j] = v;
                 if (v > max) max = v;
             }
-            GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
-            var o = _lat.AsSpan(job * C, C);
-            var p = scores[..nPad];
-            for (int d = 0; d < C; d++)
-            {
-                var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
-                o[d] = Attention.Dot(column, p, batched);
-            }
+            GgmlMath.SoftmaxToF16(row, nKv, nPad, max);
         }
+        return Tiles.TryMatMul(GgmlType.F32, (byte*)kvfT, kvPad * 4L, 0, C, (byte*)sc, nPad * 4L, nh, nPad, o, C, batchOrder: true);
     }
 
     int IPagedModel.MaxBatchTokens => _maxBatch;
@@ -464,7 +509,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         _pgBatch = b;
         _atPad = maxPad;
         for (int w = 0; w < _scores.Length; w++)
-            if (_scores[w] is not { } sc || sc.Length < maxPad + R) _scores[w] = new float[maxPad + R];
+            if (_scores[w] is not { } sc || sc.Length < HeadGroup * (maxPad + R)) _scores[w] = new float[HeadGroup * (maxPad + R)];
 
         for (int l = 0; l < c.NumLayers; l++)
         {
@@ -589,27 +634,37 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         bool chainKq = R % Lanes == 0;
         var ws = _scores[index];
         var qh = ws.AsSpan(ws.Length - R, R);
-        Span<float> acc = stackalloc float[Lanes];
-        for (int job = s0; job < e0; job++)
+        fixed (float* pkvf = _kvf, pkvfT = _kvfT, pq = _qcat, plat = _lat, pws = ws)
         {
-            int t = job / H, s = b.TokenSeq[t];
-            int nKv = b.Positions[t] + 1, nPad = Pad64(nKv), kvPad = Pad64(b.SeqContext[s]);
-            var kvf = _kvf.AsSpan(_pgRows[s] * R, b.SeqContext[s] * R);
-            var kvfT = _kvfT.AsSpan(_pgRows[s] * C, kvPad * C);
-            var scores = ws.AsSpan(0, nPad);
-            var q = _qcat.AsSpan(job * R, R);
-            for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < nKv; j++)
+            for (int job = s0; job < e0;)
             {
-                var kr = kvf.Slice(j * R, R);
-                float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
-                scores[j] = v;
-                if (v > max) max = v;
+                int t = job / H, s = b.TokenSeq[t];
+                int nKv = b.Positions[t] + 1, nPad = Pad64(nKv), kvPad = Pad64(b.SeqContext[s]);
+                int nh = Math.Min(HeadGroup, Math.Min(e0, (t + 1) * H) - job);
+                if (chainKq && HeadsByTiles(pkvf + (long)_pgRows[s] * R, pkvfT + (long)_pgRows[s] * C, kvPad, nKv,
+                        pq + (long)job * R, nh, plat + (long)job * C, pws))
+                {
+                    job += nh;
+                    continue;
+                }
+                var kvf = _kvf.AsSpan(_pgRows[s] * R, b.SeqContext[s] * R);
+                var kvfT = _kvfT.AsSpan(_pgRows[s] * C, kvPad * C);
+                var scores = ws.AsSpan(0, nPad);
+                var q = _qcat.AsSpan(job * R, R);
+                for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+                float max = float.NegativeInfinity;
+                for (int j = 0; j < nKv; j++)
+                {
+                    var kr = kvf.Slice(j * R, R);
+                    float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
+                    scores[j] = v;
+                    if (v > max) max = v;
+                }
+                GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
+                var o = _lat.AsSpan(job * C, C);
+                for (int d = 0; d < C; d++) o[d] = Attention.Dot(kvfT.Slice(d * kvPad, nPad), scores, chain: true);
+                job++;
             }
-            GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
-            var o = _lat.AsSpan(job * C, C);
-            for (int d = 0; d < C; d++) o[d] = Attention.Dot(kvfT.Slice(d * kvPad, nPad), scores, chain: true);
         }
     }
 
