@@ -115,6 +115,56 @@ internal static unsafe class TileQ8_0Avx512
         }
     }
 
+    /// <summary>
+    /// As <see cref="MatMul(byte*, long, int, int, byte*, long, int, int, float*, int)"/> over weights repacked at
+    /// load (<see cref="Q8_0Repacked"/>): the same tiles and per-output order, nothing packed per call, each thread
+    /// streaming its row groups (quants then scales) sequentially. Any row range works; groups cut by the range
+    /// (or padded at the end of the matrix) are computed into a scratch tile and only their rows in range stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatMul(Q8_0Repacked w, int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (r0 >= r1 || batch <= 0) return;
+        int nb = w.Blocks;
+        long fit = ChunkBytes / ((long)nb * PreparedBlockBytes);
+        int chunk = batch <= fit ? batch : (int)Math.Max(4, fit & ~3);
+        long qBytes = (long)chunk * nb * 32, scaleBytes = (long)chunk * nb * 4, tileBytes = (long)chunk * RowTile * 4;
+        byte* scratch = Scratch(2 * qBytes + scaleBytes + tileBytes);
+        var p = new Prepared((Vector256<sbyte>*)scratch, (Vector256<int>*)(scratch + qBytes), (float*)(scratch + 2 * qBytes), nb);
+        float* tile = (float*)(scratch + 2 * qBytes + scaleBytes);
+        const int G = Q8_0Repacked.GroupRows;
+        const nint BlockStride = G * 32;
+        int g0 = r0 / G, g1 = (r1 + G - 1) / G;
+        for (int c0 = 0; c0 < batch; c0 += chunk)
+        {
+            int cn = Math.Min(chunk, batch - c0);
+            byte* ac = a + c0 * aRowBytes;
+            float* yc = y + (long)c0 * yStride;
+            if (!Prepare(ac, aRowBytes, cn, p))
+            {
+                for (int r = r0; r < r1; r++)
+                    for (int b = 0; b < cn; b++)
+                        yc[(long)b * yStride + r] = w.Dot(r, (BlockQ8_0*)(ac + b * aRowBytes));
+                continue;
+            }
+            for (int g = g0; g < g1; g++)
+            {
+                int gr = g * G;
+                if (gr >= r0 && gr + G <= r1)
+                {
+                    Rows8<Packed>(w.Quants(g), BlockStride, 32, w.Scales(g), p, cn, yc + gr, yStride);
+                    continue;
+                }
+                Rows8<Packed>(w.Quants(g), BlockStride, 32, w.Scales(g), p, cn, tile, G);
+                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
+                for (int b = 0; b < cn; b++)
+                    for (int r = lo; r < hi; r++)
+                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+            }
+        }
+    }
+
     /// <summary>Prepared activation rows of a chunk (row b's blocks at b * Nb): quants, corrections −128·Σ4 a, f32 scales.</summary>
     private readonly struct Prepared(Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb)
     {

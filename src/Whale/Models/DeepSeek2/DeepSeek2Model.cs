@@ -310,7 +310,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private void MatMulWorker(int index, int count)
     {
         var w = _mmW!;
-        var (s, e) = WorkerPool.Split(w.Rows, index, count, 4);
+        var (s, e) = WorkerPool.Split(w.Rows, index, count, w.RowAlignment);
         if (s >= e) return;
         long arb = w.ActivationRowBytes;
         if (!_mmPerRow)
