@@ -45,6 +45,9 @@ internal static unsafe class TileQ8_0Avx512
 
     [ThreadStatic] private static byte[]? t_scratch;
 
+    /// <summary>How far ahead of the block being read a packed tile prefetches its weights.</summary>
+    private const int PrefetchBytes = 4096;
+
     /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, FMA).</summary>
     public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Fma.IsSupported;
 
@@ -401,6 +404,13 @@ internal static unsafe class TileQ8_0Avx512
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         for (int i = 0; i < nb; i++, u += blockStride)
         {
+            if (typeof(TW) == typeof(Packed))
+            {
+                // repacked weights are one sequential stream: ask for the 4 lines of a block 4 KB ahead (+20-30 %
+                // decode speed measured on the 1.5B shape; the hardware prefetcher alone runs behind)
+                byte* pf = u + PrefetchBytes;
+                Sse.Prefetch0(pf); Sse.Prefetch0(pf + 64); Sse.Prefetch0(pf + 128); Sse.Prefetch0(pf + 192);
+            }
             Vector256<float> sw;
             if (typeof(TW) == typeof(InPlace))
             {
