@@ -12,8 +12,9 @@ namespace Whale.Kernels.Quant;
 /// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
 /// <c>Base + g · GroupBytes</c>: first the quants block-major, <c>Quants(g)[(i · 8 + r) · 32 + j]</c> = quant j of
 /// block i of row 8g + r, offset to unsigned (⊕ 0x80, as the VNNI offset form wants them); then the scales,
-/// <c>Scales(g)[i · 8 + r]</c> = the block's F16 scale as F32 (exact). Nothing else is kept: the source rows are not
-/// read again (<see cref="DequantizeRow"/> and <see cref="Dot"/> rebuild ggml blocks from the copy).
+/// <c>Scales(g)[i · 8 + r]</c> = the block's F16 scale bits. 8 · 34 bytes per block of a group, as in the file
+/// (decode reads no more bytes than before), all 256-bit loads aligned. Nothing else is kept: the source rows are
+/// not read again (<see cref="DequantizeRow"/> and <see cref="Dot"/> rebuild ggml blocks from the copy).
 /// </para>
 /// </summary>
 internal sealed unsafe class Q8_0Repacked : IDisposable
@@ -57,9 +58,9 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Quants(int g) => Base + g * GroupBytes;
 
-    /// <summary>The F32 scales of group <paramref name="g"/> (8 per block, after the quants).</summary>
+    /// <summary>The F16 scales of group <paramref name="g"/> (8 per block, after the quants).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Scales(int g) => (float*)(Base + g * GroupBytes + (long)Blocks * GroupRows * 32);
+    public ushort* Scales(int g) => (ushort*)(Base + g * GroupBytes + (long)Blocks * GroupRows * 32);
 
     /// <summary>
     /// Copies <paramref name="rows"/> Q8_0 rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
@@ -72,7 +73,7 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
         if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q8_0 rows need a positive multiple of 32 values, got {cols}", nameof(cols));
         int nb = cols / 32;
         if (rowBytes < nb * 34L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q8_0 row of {cols} values", nameof(rowBytes));
-        long groupBytes = ((long)nb * GroupRows * (32 + 4) + 63) & ~63L;
+        long groupBytes = ((long)nb * GroupRows * (32 + 2) + 63) & ~63L;
         int groups = (rows + GroupRows - 1) / GroupRows;
         var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
         var m = new Q8_0Repacked(mem, rows, cols, groupBytes);
@@ -80,7 +81,7 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
         for (int g = 0; g < groups; g++)
         {
             var u = (Vector256<byte>*)m.Quants(g);
-            float* dw = m.Scales(g);
+            ushort* dw = m.Scales(g);
             byte* row0 = data + (long)g * GroupRows * rowBytes;
             int valid = Math.Min(GroupRows, rows - g * GroupRows);
             for (int i = 0; i < nb; i++)
@@ -90,7 +91,7 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
                 {
                     // padding rows: quants 0 (0x80 offset), scale 0; their outputs are never stored
                     *u++ = r < valid ? Vector256.Load(blk + 2) ^ offset : offset;
-                    *dw++ = r < valid ? Fp16.ToFloat(*(ushort*)blk) : 0f;
+                    *dw++ = r < valid ? *(ushort*)blk : (ushort)0;
                 }
             }
             // the alignment gap after the scales (deterministic contents)
@@ -101,19 +102,18 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
     }
 
     /// <summary>
-    /// Writes row <paramref name="row"/> back as ggml Q8_0 blocks (Blocks × 34 bytes): the copy is lossless, the F32
-    /// scale being an exact F16 value.
+    /// Writes row <paramref name="row"/> back as ggml Q8_0 blocks (Blocks × 34 bytes), exactly the source row.
     /// </summary>
     public void ToBlocks(int row, BlockQ8_0* dst)
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
         int g = row / GroupRows, r = row % GroupRows;
         byte* u = Quants(g) + r * 32;
-        float* dw = Scales(g) + r;
+        ushort* dw = Scales(g) + r;
         var offset = Vector256.Create((byte)0x80);
         for (int i = 0; i < Blocks; i++, u += GroupRows * 32, dw += GroupRows, dst++)
         {
-            dst->D = BitConverter.HalfToUInt16Bits((Half)(*dw));
+            dst->D = *dw;
             (Vector256.Load(u) ^ offset).Store((byte*)dst->Qs);
         }
     }

@@ -243,7 +243,7 @@ public unsafe class Q8_0RepackedTests
         {
             var m = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
             Assert.True(m.Repack());
-            // 2 groups of 8 rows x 2 blocks x (8 x 32 quants + 8 x 4 scales) = 576 B each (a multiple of 64)
+            // 2 groups of 8 rows x 2 blocks x (32 quants + 2 scale bytes) = 544 B each, rounded up to 576 (64-byte multiple)
             Assert.Equal(2 * 576, m.RepackedBytes);
             var y = new float[batch * rows];
             m.MatMul(a, batch, y, 0, rows);
