@@ -27,7 +27,7 @@ internal static class BenchCommand
         var noProbe = new Option<bool>("--no-probe") { Description = "skip the memory-bandwidth probe" };
         var mtp = new Option<bool>("--mtp") { Description = "tg with and without MTP speculative decoding (greedy, from --mtp-prompt; no pp or depth tests)" };
         var mtpPrompt = new Option<string>("--mtp-prompt") { Description = "user message the --mtp test answers (chat template applied)", DefaultValueFactory = _ => "What is 4821 + 379?" };
-        var repack = new Option<string>("--repack") { Description = "comma-separated on/off: Q8_0 weights repacked at load or read in place; each value loads the model again (on,off,on,off alternates)", DefaultValueFactory = _ => "on" };
+        var repack = new Option<string>("--repack") { Description = "Q8_0 weights repacked at load or read in place: comma-separated on/off (each value loads the model again), or ab: both models loaded, repetitions alternated (same-run A/B)", DefaultValueFactory = _ => "on" };
         var cmd = new Command("bench", "Measure prompt-processing and generation speed (llama-bench style)")
         {
             model, threads, prompt, gen, depth, reps, json, noProbe, mtp, mtpPrompt, repack,
@@ -51,6 +51,11 @@ internal static class BenchCommand
             {
                 if (p > 0) tests.Add(new BenchmarkTest(p, 0, d));
                 if (n > 0) tests.Add(new BenchmarkTest(0, n, d));
+            }
+            if (r.GetValue(repack) == "ab")
+            {
+                RunRepackAb(io, path, threadList, tests, repCount, !r.GetValue(noProbe));
+                return 0;
             }
             var repackList = ParseSwitches(r.GetValue(repack)!, "--repack");
             Run(io, path, threadList, repackList, tests, repCount, r.GetValue(json), !r.GetValue(noProbe));
@@ -171,6 +176,55 @@ internal static class BenchCommand
                     $"threads {threads}, repack {(repack ? "on" : "off")}: read-bandwidth probe {probeText}; peak RSS {ProcessMemory.PeakRss() / 1e9:F2} GB, RSS now {ProcessMemory.CurrentRss() / 1e9:F2} GB (file {new FileInfo(path).Length / 1e9:F2} GB, KV cache {bench.KvBytesPerPosition * (long)ctx / 1e6:F1} MB)"));
             }
         }
+    }
+
+    /// <summary>
+    /// Same-run A/B of load-time repacking: the model loaded twice (repacked, in place), repetitions alternated
+    /// (A B, B A, ...) so that both see the same machine load; medians, the ratio and the achieved read bandwidth.
+    /// </summary>
+    private static void RunRepackAb(CliIo io, string path, IReadOnlyList<int> threadList, IReadOnlyList<BenchmarkTest> tests, int reps, bool probe)
+    {
+        int ctx = tests.Max(t => t.ContextNeeded);
+        int batch = Math.Max(1, tests.Max(t => t.Prompt));
+        io.Out.WriteLine("| model | threads | test | repacked t/s (median) | in place t/s (median) | repacked / in place | repacked read GB/s | in place read GB/s | probe GB/s |");
+        io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (int threads in threadList)
+        {
+            using var a = WhaleModel.Load(path, new ModelOptions { Threads = threads, ContextSize = ctx, BatchSize = batch, RepackWeights = true });
+            using var b = WhaleModel.Load(path, new ModelOptions { Threads = threads, ContextSize = ctx, BatchSize = batch, RepackWeights = false });
+            var ba = new ModelBenchmark(a.Model, ctx);
+            var bb = new ModelBenchmark(b.Model, ctx);
+            ba.WarmUp();
+            bb.WarmUp();
+            double probeBps = probe ? BandwidthProbe.Measure(threads) : 0;
+            foreach (var test in tests)
+            {
+                var sa = new double[reps];
+                var sb = new double[reps];
+                for (int i = 0; i < reps; i++)
+                {
+                    // A B, then B A: neither side always runs first
+                    if (i % 2 == 0) { sa[i] = ba.RunOnce(test); sb[i] = bb.RunOnce(test); }
+                    else { sb[i] = bb.RunOnce(test); sa[i] = ba.RunOnce(test); }
+                }
+                var ma = new BenchmarkStats(sa).Median;
+                var mb = new BenchmarkStats(sb).Median;
+                long bytes = test.Generate > 0 ? ba.BytesPerGeneratedToken(a.File, test) : 0;
+                string bwa = bytes > 0 ? (bytes * ma / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "";
+                string bwb = bytes > 0 ? (bytes * mb / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "";
+                string pr = probeBps > 0 ? (probeBps / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
+                io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {Path.GetFileName(path)} | {threads} | {test.Name} | {ma:F2} | {mb:F2} | {ma / mb:F2} | {bwa} | {bwb} | {pr} |"));
+            }
+        }
+        io.Err.WriteLine($"load average at the end: {ReadLoadAverage()}");
+    }
+
+    private static string ReadLoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Trim(); }
+        catch (IOException) { return "n/a"; }
+        catch (UnauthorizedAccessException) { return "n/a"; }
     }
 
     /// <summary>tg with and without MTP speculation, alternating plain and speculative repetitions per thread count.</summary>
