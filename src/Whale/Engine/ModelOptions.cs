@@ -13,8 +13,8 @@ public sealed record ModelOptions
     public int BatchSize { get; init; } = 512;
 
     /// <summary>
-    /// Copy Q8_0 weight matrices at load into the matrix kernels' aligned layout (llama/qwen2 models on AVX-512
-    /// machines): same results bit for bit, faster products, resident memory about the file size (the copied
+    /// Copy Q8_0 weight matrices at load into the matrix kernels' aligned layout (on AVX-512 machines): same
+    /// results bit for bit, faster products, resident memory about the file size (the copied
     /// tensors' mapped pages are released). Default: on, unless the environment sets WHALE_REPACK=0.
     /// </summary>
     public bool RepackWeights { get; init; } = Models.WeightLoader.RepackByDefault;

@@ -96,7 +96,7 @@ public sealed class WhaleModel : IDisposable
         return arch switch
         {
             "llama" or "qwen2" => new LlamaModel(file, pool, batch, repack),
-            "deepseek2" => new Models.DeepSeek2.DeepSeek2Model(file, pool, batch),
+            "deepseek2" => new Models.DeepSeek2.DeepSeek2Model(file, pool, batch, repack),
             _ => throw new NotSupportedException($"{file.Path}: unsupported architecture '{arch}' (supported: {string.Join(", ", ModelConfig.SupportedArchitectures)})"),
         };
     }

@@ -155,18 +155,6 @@ public sealed unsafe partial class GgufFile : IDisposable
         return new ReadOnlySpan<byte>(p, (int)size);
     }
 
-    /// <summary>
-    /// Tells the OS that this process no longer needs the mapped pages lying wholly inside the tensor's bytes (Linux:
-    /// <c>madvise(MADV_DONTNEED)</c>; elsewhere nothing): they leave the resident set, and a later read maps them again
-    /// from the file, so the data stays valid. Used after a tensor was copied (repacked), so that resident memory
-    /// holds one copy of the weights. Returns the bytes released.
-    /// </summary>
-    public long ReleaseTensorPages(GgufTensorInfo info)
-    {
-        byte* p = GetTensorData(info);
-        return PageRelease.Release(p, info.ByteSize);
-    }
-
     /// <summary>Unmaps and closes every file; pointers from <see cref="GetTensorData"/> become invalid.</summary>
     public void Dispose()
     {

@@ -2,7 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace Whale.Gguf;
 
-/// <summary>Drops clean, file-backed mapped pages from the resident set (Linux <c>madvise(MADV_DONTNEED)</c>).</summary>
+/// <summary>
+/// Drops clean, file-backed mapped pages from the resident set (Linux <c>madvise(MADV_DONTNEED)</c>; elsewhere
+/// nothing): used after weights were copied (repacked), so that resident memory holds one copy. The mapping stays
+/// valid: a later read maps the pages in again from the file.
+/// </summary>
 internal static unsafe partial class PageRelease
 {
     private const int MadvDontNeed = 4;

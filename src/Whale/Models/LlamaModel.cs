@@ -70,7 +70,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _tokenEmbd = w.TryMatrix("token_embd.weight", c.EmbedDim, c.VocabSize, repackThis: false)
             ?? throw new GgufException($"{file.Path}: missing tensor 'token_embd.weight'");
         _output = w.TryMatrix("output.weight", c.EmbedDim, c.VocabSize) ?? _tokenEmbd;
-        if (ReferenceEquals(_output, _tokenEmbd)) w.Repack(_output, "token_embd.weight");
+        if (ReferenceEquals(_output, _tokenEmbd) && w.Repacks) WeightLoader.RepackAndRelease(_output);
         _outputNorm = w.Vector("output_norm.weight", c.EmbedDim);
         var ropeFreqs = w.TryVector("rope_freqs.weight", c.RopeDim / 2);
         _rope = new Rope(c.RopeDim, c.RopeMode, c.RopeBase, ropeFreqs, c.RopeFreqScale);

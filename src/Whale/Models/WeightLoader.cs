@@ -35,18 +35,22 @@ internal sealed unsafe class WeightLoader(GgufFile file, bool repack = false)
         if (!GgmlTypeTraits.IsComputeSupported(t.Type))
             throw new NotSupportedException($"{File.Path}: tensor '{name}' has type {t.Type}, which Whale does not compute with (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         var m = new WeightMatrix(t.Type, File.GetTensorData(t), cols, rows);
-        if (repackThis) Repack(m, name);
+        if (repackThis && Repacks) RepackAndRelease(m);
         return m;
     }
 
     /// <summary>
-    /// Repacks <paramref name="m"/> (the whole tensor <paramref name="name"/>) if this loader repacks and the matrix
-    /// can be, then releases the tensor's mapped pages, which nothing reads again.
+    /// Repacks <paramref name="m"/> if it can be (<see cref="WeightMatrix.Repack"/>) and then releases the mapped pages
+    /// lying wholly inside its rows, which the products no longer read (they stay valid: a later read maps them in
+    /// again). Returns whether the matrix is repacked.
     /// </summary>
-    public void Repack(WeightMatrix m, string name)
+    public static bool RepackAndRelease(WeightMatrix m)
     {
-        if (!Repacks || m.IsRepacked || !m.Repack()) return;
-        File.ReleaseTensorPages(File.GetTensor(name));
+        ArgumentNullException.ThrowIfNull(m);
+        if (m.IsRepacked) return true;
+        if (!m.Repack()) return false;
+        PageRelease.Release(m.Data, m.Rows * m.RowBytes);
+        return true;
     }
 
     /// <summary>A 1-D tensor of <paramref name="length"/> values, converted to F32.</summary>
