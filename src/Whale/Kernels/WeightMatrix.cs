@@ -43,9 +43,10 @@ public sealed unsafe class WeightMatrix : IDisposable
     public bool CanRepack => Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported && Rows > 0 && Cols % 32 == 0;
 
     /// <summary>
-    /// Copies the weights once into the layout of the Q8_0 tiles (8-row groups, block-major offset quants and F32
-    /// scales, 64-byte aligned native memory), so that every later product streams them sequentially and packs
-    /// nothing; the rows at <see cref="Data"/> are read here and never again. Returns false (and does nothing)
+    /// Copies the weights once into the layout of the Q8_0 tiles (<see cref="Q8_0Repacked"/>: 8-row groups of
+    /// block-major offset quants and F16 scales, as many bytes as the rows, in 64-byte aligned native memory), so
+    /// that every later product streams them sequentially and packs nothing; the rows at <see cref="Data"/> are read
+    /// here and never again. Returns false (and does nothing)
     /// when <see cref="CanRepack"/> is false. Not thread-safe against products running on this matrix.
     /// </summary>
     public bool Repack()

@@ -66,34 +66,42 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _ownsPool = pool is null;
         _maxBatch = maxBatch;
         int qDim = c.NumHeads * c.HeadDim, kvDim = c.KvDim;
-        // the embedding table is only looked up (a few rows per step) unless the output product uses it too
-        _tokenEmbd = w.TryMatrix("token_embd.weight", c.EmbedDim, c.VocabSize, repackThis: false)
-            ?? throw new GgufException($"{file.Path}: missing tensor 'token_embd.weight'");
-        _output = w.TryMatrix("output.weight", c.EmbedDim, c.VocabSize) ?? _tokenEmbd;
-        if (ReferenceEquals(_output, _tokenEmbd) && w.Repacks) WeightLoader.RepackAndRelease(_output);
-        _outputNorm = w.Vector("output_norm.weight", c.EmbedDim);
-        var ropeFreqs = w.TryVector("rope_freqs.weight", c.RopeDim / 2);
-        _rope = new Rope(c.RopeDim, c.RopeMode, c.RopeBase, ropeFreqs, c.RopeFreqScale);
-        _layers = new LayerWeights[c.NumLayers];
-        for (int l = 0; l < c.NumLayers; l++)
+        try
         {
-            string p = $"blk.{l}.";
-            _layers[l] = new LayerWeights
+            // the embedding table is only looked up (a few rows per step) unless the output product uses it too
+            _tokenEmbd = w.TryMatrix("token_embd.weight", c.EmbedDim, c.VocabSize, repackThis: false)
+                ?? throw new GgufException($"{file.Path}: missing tensor 'token_embd.weight'");
+            _output = w.TryMatrix("output.weight", c.EmbedDim, c.VocabSize) ?? _tokenEmbd;
+            if (ReferenceEquals(_output, _tokenEmbd)) w.Repack(_output);
+            _outputNorm = w.Vector("output_norm.weight", c.EmbedDim);
+            var ropeFreqs = w.TryVector("rope_freqs.weight", c.RopeDim / 2);
+            _rope = new Rope(c.RopeDim, c.RopeMode, c.RopeBase, ropeFreqs, c.RopeFreqScale);
+            _layers = new LayerWeights[c.NumLayers];
+            for (int l = 0; l < c.NumLayers; l++)
             {
-                AttnNorm = w.Vector(p + "attn_norm.weight", c.EmbedDim),
-                Wq = w.Matrix(p + "attn_q.weight", c.EmbedDim, qDim),
-                Wk = w.Matrix(p + "attn_k.weight", c.EmbedDim, kvDim),
-                Wv = w.Matrix(p + "attn_v.weight", c.EmbedDim, kvDim),
-                Wo = w.Matrix(p + "attn_output.weight", qDim, c.EmbedDim),
-                Bq = w.TryVector(p + "attn_q.bias", qDim),
-                Bk = w.TryVector(p + "attn_k.bias", kvDim),
-                Bv = w.TryVector(p + "attn_v.bias", kvDim),
-                Bo = w.TryVector(p + "attn_output.bias", c.EmbedDim),
-                FfnNorm = w.Vector(p + "ffn_norm.weight", c.EmbedDim),
-                Gate = w.Matrix(p + "ffn_gate.weight", c.EmbedDim, c.FfnDim),
-                Up = w.Matrix(p + "ffn_up.weight", c.EmbedDim, c.FfnDim),
-                Down = w.Matrix(p + "ffn_down.weight", c.FfnDim, c.EmbedDim),
-            };
+                string p = $"blk.{l}.";
+                _layers[l] = new LayerWeights
+                {
+                    AttnNorm = w.Vector(p + "attn_norm.weight", c.EmbedDim),
+                    Wq = w.Matrix(p + "attn_q.weight", c.EmbedDim, qDim),
+                    Wk = w.Matrix(p + "attn_k.weight", c.EmbedDim, kvDim),
+                    Wv = w.Matrix(p + "attn_v.weight", c.EmbedDim, kvDim),
+                    Wo = w.Matrix(p + "attn_output.weight", qDim, c.EmbedDim),
+                    Bq = w.TryVector(p + "attn_q.bias", qDim),
+                    Bk = w.TryVector(p + "attn_k.bias", kvDim),
+                    Bv = w.TryVector(p + "attn_v.bias", kvDim),
+                    Bo = w.TryVector(p + "attn_output.bias", c.EmbedDim),
+                    FfnNorm = w.Vector(p + "ffn_norm.weight", c.EmbedDim),
+                    Gate = w.Matrix(p + "ffn_gate.weight", c.EmbedDim, c.FfnDim),
+                    Up = w.Matrix(p + "ffn_up.weight", c.EmbedDim, c.FfnDim),
+                    Down = w.Matrix(p + "ffn_down.weight", c.FfnDim, c.EmbedDim),
+                };
+            }
+        }
+        catch
+        {
+            w.DisposeRepacked();   // native copies of the matrices loaded before the error
+            throw;
         }
         _x = new float[maxBatch * c.EmbedDim];
         _h = new float[maxBatch * c.EmbedDim];

@@ -17,6 +17,8 @@ internal sealed unsafe class WeightLoader(GgufFile file, bool repack = false)
     /// <summary>Whether models repack their weights when not told otherwise: yes unless WHALE_REPACK=0.</summary>
     public static bool RepackByDefault => Environment.GetEnvironmentVariable(RepackVariable) != "0";
 
+    private readonly List<WeightMatrix> _repacked = [];
+
     public GgufFile File { get; } = file;
 
     /// <summary>True when <see cref="Matrix"/> repacks the matrices it can (see <see cref="WeightMatrix.Repack"/>).</summary>
@@ -35,8 +37,21 @@ internal sealed unsafe class WeightLoader(GgufFile file, bool repack = false)
         if (!GgmlTypeTraits.IsComputeSupported(t.Type))
             throw new NotSupportedException($"{File.Path}: tensor '{name}' has type {t.Type}, which Whale does not compute with (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         var m = new WeightMatrix(t.Type, File.GetTensorData(t), cols, rows);
-        if (repackThis && Repacks) RepackAndRelease(m);
+        if (repackThis) Repack(m);
         return m;
+    }
+
+    /// <summary>Repacks <paramref name="m"/> (see <see cref="RepackAndRelease"/>) if this loader repacks; remembered for <see cref="DisposeRepacked"/>.</summary>
+    public void Repack(WeightMatrix m)
+    {
+        if (Repacks && !m.IsRepacked && RepackAndRelease(m)) _repacked.Add(m);
+    }
+
+    /// <summary>Frees the copies of every matrix this loader repacked (a model whose construction failed).</summary>
+    public void DisposeRepacked()
+    {
+        foreach (var m in _repacked) m.Dispose();
+        _repacked.Clear();
     }
 
     /// <summary>

@@ -78,6 +78,23 @@ public class LlamaModelRepackTests
     }
 
     [Fact]
+    public void LoaderFreesWhatItRepackedWhenAModelFailsToLoad()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        using var file = GgufFile.Open(SyntheticModels.Get("qwen2", GgmlType.Q8_0));
+        var w = new WeightLoader(file, repack: true);
+        var c = ModelConfig.FromGguf(file);
+        var q = w.Matrix("blk.0.attn_q.weight", c.EmbedDim, c.NumHeads * c.HeadDim);
+        var embd = w.TryMatrix("token_embd.weight", c.EmbedDim, c.VocabSize, repackThis: false)!;
+        Assert.True(q.IsRepacked);
+        Assert.False(embd.IsRepacked);
+        Assert.Throws<GgufException>(() => w.Matrix("blk.9.attn_q.weight", c.EmbedDim, c.NumHeads * c.HeadDim));
+        w.DisposeRepacked();
+        Assert.False(q.IsRepacked);
+        Assert.Equal(0, q.RepackedBytes);
+    }
+
+    [Fact]
     public void DisposeFreesTheRepackedWeights()
     {
         if (!TileQ8_0Avx512.IsSupported) return;

@@ -82,8 +82,16 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         if (repackWeights ?? WeightLoader.RepackByDefault)
         {
             // after loading: the legacy kv_b split reads rows that its v_b views then cover
-            foreach (var m in Matrices())
-                if (!ReferenceEquals(m, _tokenEmbd) || ReferenceEquals(m, _output)) WeightLoader.RepackAndRelease(m);
+            try
+            {
+                foreach (var m in Matrices())
+                    if (!ReferenceEquals(m, _tokenEmbd) || ReferenceEquals(m, _output)) WeightLoader.RepackAndRelease(m);
+            }
+            catch
+            {
+                foreach (var m in Matrices()) m.Dispose();
+                throw;
+            }
         }
         _rope = c.CreateRope();
         _kqScale = c.KqScale;
