@@ -14,7 +14,7 @@ namespace Whale.Kernels.Quant;
 /// and the 512-bit <c>vpmaddubsw</c>/<c>vpmaddwd</c> pair needs a per-pair sign fix-up and runs on one port, so the
 /// integer sums stay 256-bit. The float side is 512-bit: the main tile (8 weight rows × up to 4 activation rows) keeps
 /// two weight rows per zmm accumulator, their lanes interleaved (lane 2k = row r lane k, lane 2k+1 = row r+1 lane k),
-/// so one <c>vpermt2d</c> + conversion + <c>vfmadd</c> serves two outputs and the pair of scale products
+/// so one <c>vpermt2d</c> + <c>vcvtdq2ps</c> + <c>vfmadd</c> serves two outputs and the pair of scale products
 /// (d_r, d_r+1) is a single 64-bit broadcast load. Each lane still sees exactly its own output's sequence of FMAs,
 /// so the order per output is that of <see cref="VecDot.Q8_0Q8_0"/>. A 4-row tile (ymm) takes a remainder of 4 rows.
 /// </para>
@@ -34,15 +34,6 @@ namespace Whale.Kernels.Quant;
 /// </summary>
 internal static unsafe class TileQ8_0Avx512
 {
-    /// <summary>
-    /// 1.5 · 2^23 and its bits. The corrections carry these bits, so a lane of <c>vpdpbusd(corr, w ⊕ 0x80, a)</c> holds the
-    /// bits of the float 1.5 · 2^23 + s for its 4-product sum s (|s| ≤ 4 · 128 · 127 &lt; 2^22: the float's ulp is 1 there),
-    /// and one subtraction gives f32(s) exactly, the value <c>vcvtdq2ps</c> would give. The subtraction runs on both
-    /// 512-bit ports where the conversion runs on one, which the integer dot products already keep busy.
-    /// </summary>
-    private const float Magic = 12582912f;
-    private const int MagicBits = 0x4B400000;
-
     /// <summary>Bytes of prepared data per activation block: the quants, the int32×8 correction and the f32 scale.</summary>
     private const int PreparedBlockBytes = 68;
 
@@ -188,7 +179,7 @@ internal static unsafe class TileQ8_0Avx512
         }
     }
 
-    /// <summary>Prepared activation rows of a chunk (row b's blocks at b * Nb): quants, corrections −128·Σ4 a (+ <see cref="MagicBits"/>), f32 scales.</summary>
+    /// <summary>Prepared activation rows of a chunk (row b's blocks at b * Nb): quants, corrections −128·Σ4 a, f32 scales.</summary>
     private readonly struct Prepared(Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb)
     {
         public readonly Vector256<sbyte>* Q = q;
@@ -244,7 +235,7 @@ internal static unsafe class TileQ8_0Avx512
     }
 
     /// <summary>
-    /// Per activation block: the quants (aligned copy), corr = MagicBits − 128·Σ4 a (int32×8) and da = f32 scale. False when some
+    /// Per activation block: the quants (aligned copy), corr = −128·Σ4 a (int32×8) and da = f32 scale. False when some
     /// quant is −128 (the offset form would then differ from ggml's sign form; the caller takes the reference).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -264,7 +255,7 @@ internal static unsafe class TileQ8_0Avx512
                 var q = Vector256.Load(blk->Qs).AsSByte();
                 bad |= Vector256.Equals(q, min);
                 *dq++ = q;
-                *corr++ = Vector256.Create(MagicBits) - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ones, q);
+                *corr++ = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ones, q);
                 *da++ = Fp16.ToFloat(blk->D);
             }
         }
@@ -309,7 +300,7 @@ internal static unsafe class TileQ8_0Avx512
     /// <summary>acc + f32(Σ w·a) · d: the integer sum exact (offset form), one FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Step(Vector256<float> acc, Vector256<int> corr, Vector256<byte> wu, Vector256<sbyte> a, float* d)
-        => Fma.MultiplyAdd(AvxVnni.MultiplyWideningAndAdd(corr, wu, a).AsSingle() - Vector256.Create(Magic), Vector256.Create(*d), acc);
+        => Fma.MultiplyAdd(Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(corr, wu, a)), Vector256.Create(*d), acc);
 
     /// <summary>hsum_float_8: (lo+hi) then (0+2)+(1+3).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -385,9 +376,9 @@ internal static unsafe class TileQ8_0Avx512
     /// <summary>Two rows' int32 lane sums interleaved into one zmm (lane 2k = row r lane k, lane 2k+1 = row r+1 lane k), as f32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Pair(Vector256<int> corr, Vector256<byte> u0, Vector256<byte> u1, Vector256<sbyte> a, Vector512<int> idx)
-        => Avx512F.PermuteVar16x32x2(
+        => Avx512F.ConvertToVector512Single(Avx512F.PermuteVar16x32x2(
             AvxVnni.MultiplyWideningAndAdd(corr, u0, a).ToVector512Unsafe(), idx,
-            AvxVnni.MultiplyWideningAndAdd(corr, u1, a).ToVector512Unsafe()).AsSingle() - Vector512.Create(Magic);
+            AvxVnni.MultiplyWideningAndAdd(corr, u1, a).ToVector512Unsafe()));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Step2(Vector512<float> acc, Vector512<float> q, float* d)
