@@ -59,8 +59,12 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private int[] _pgRows = [];
     private readonly Action<int, int> _patBody;
 
-    /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
-    public DeepSeek2Model(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
+    /// <summary>
+    /// Builds the model over the tensors of an open file (kept open by the caller). <paramref name="repackWeights"/>:
+    /// copy Q8_0 matrices (experts included; not the embedding table unless the output uses it) at load into the
+    /// tiles' aligned layout, same results; null = yes unless the environment sets WHALE_REPACK=0.
+    /// </summary>
+    public DeepSeek2Model(GgufFile file, WorkerPool? pool = null, int maxBatch = 512, bool? repackWeights = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
@@ -76,6 +80,20 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         for (int l = 0; l < c.NumLayers; l++) _layers[l] = loader.Layer(l);
         _mtp = DeepSeek2MtpWeights.TryLoad(loader, c, _tokenEmbd, _output, _outputNorm);
         _owned = loader.OwnedBuffers;
+        if (repackWeights ?? WeightLoader.RepackByDefault)
+        {
+            // after loading: the legacy kv_b split reads rows that its v_b views then cover
+            try
+            {
+                foreach (var m in Matrices())
+                    if (!ReferenceEquals(m, _tokenEmbd) || ReferenceEquals(m, _output)) WeightLoader.RepackAndRelease(m);
+            }
+            catch
+            {
+                foreach (var m in Matrices()) m.Dispose();
+                throw;
+            }
+        }
         _rope = c.CreateRope();
         _kqScale = c.KqScale;
         bool anyMoe = c.LeadingDenseLayers < c.NumLayers || _mtp is { Block.IsMoe: true };
@@ -311,7 +329,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private void MatMulWorker(int index, int count)
     {
         var w = _mmW!;
-        var (s, e) = WorkerPool.Split(w.Rows, index, count, 4);
+        var (s, e) = WorkerPool.Split(w.Rows, index, count, w.RowAlignment);
         if (s >= e) return;
         long arb = w.ActivationRowBytes;
         if (!_mmPerRow)
@@ -680,10 +698,41 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         for (int i = 0; i < gate.Length; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
     }
 
-    /// <summary>Disposes the worker pool if the model created it.</summary>
+    /// <summary>Frees the repacked weights and disposes the worker pool if the model created it.</summary>
     public void Dispose()
     {
         GC.KeepAlive(_owned);
+        foreach (var m in Matrices()) m.Dispose();
         if (_ownsPool) _pool.Dispose();
+    }
+
+    /// <summary>Every distinct weight matrix of the model and its MTP block.</summary>
+    internal IEnumerable<WeightMatrix> Matrices()
+    {
+        var seen = new HashSet<WeightMatrix>(ReferenceEqualityComparer.Instance);
+        IEnumerable<WeightMatrix?> All()
+        {
+            yield return _tokenEmbd;
+            yield return _output;
+            foreach (var L in _layers)
+                foreach (var m in LayerMatrices(L)) yield return m;
+            if (_mtp is { } mtp)
+            {
+                yield return mtp.EhProj; yield return mtp.Embed; yield return mtp.Head;
+                foreach (var m in LayerMatrices(mtp.Block)) yield return m;
+            }
+        }
+        foreach (var m in All())
+            if (m is not null && seen.Add(m)) yield return m;
+    }
+
+    private static IEnumerable<WeightMatrix?> LayerMatrices(DeepSeek2Layer L)
+    {
+        yield return L.Wq; yield return L.WqA; yield return L.WqB; yield return L.WkvA; yield return L.Wo;
+        yield return L.Gate; yield return L.Up; yield return L.Down;
+        yield return L.GateInp; yield return L.GateShexp; yield return L.UpShexp; yield return L.DownShexp;
+        foreach (var group in new[] { L.Kb, L.Vb, L.GateExps, L.UpExps, L.DownExps })
+            if (group is not null)
+                foreach (var m in group) yield return m;
     }
 }
