@@ -1,0 +1,280 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>
+/// Single-activation-row products (decode, batch 1) for Q4_K/Q5_K/Q6_K × Q8_K, bit-identical to the row dots
+/// <see cref="VecDot.Q4_KQ8_K"/>, <see cref="VecDot.Q5_KQ8_K"/> and <see cref="VecDot.Q6_KQ8_K"/>.
+/// </summary>
+/// <remarks>
+/// Four weight rows per pass: per super-block the activation's quants, its 32-value sums (from the Q8_K bsums)
+/// and, for Q6_K, its −32 offset products are formed once and shared by the four rows, whose work is independent
+/// so the core overlaps it. The int32 lane sums are exact, so they may be formed differently from the row dot
+/// (u8·s8 pairs with vpmaddubsw, then the 6-bit/8-bit scales applied to the 16-bit pairs with vpmaddwd or AVX-VNNI
+/// vpdpwssd, instead of vpdpbusd + vpmulld); each lane holds the same four values as in the row dot. The float
+/// steps are the row dot's own: per super-block acc8 = fma(yD·xD, (float)sumi8, acc8) [Q4_K: accM =
+/// fma(−yD·xDmin, (float)prod4, accM); Q5_K: summs = fma(−yD·xDmin, Σ prod4, summs)], then hsum_float_8(acc8)
+/// [+ hsum(accM) | + summs]. Rows left over after the groups of four run the row dot itself. No allocation.
+/// </remarks>
+internal static unsafe class GemvKQuants
+{
+    /// <summary>True when this machine runs these kernels (AVX2 + FMA); otherwise callers use the row dots.</summary>
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    private const int Rows = 4;
+
+    /// <summary>Bytes ahead of the current four-row group's progress that are prefetched (experiment knob).</summary>
+    private static readonly int PrefetchAhead = int.TryParse(Environment.GetEnvironmentVariable("WHALE_GEMV_PF"), out int v) ? v : 4096;
+
+    /// <summary>Prefetches the weight bytes [p, p + len) + PrefetchAhead: four rows are contiguous, so the rows of a pass and the
+    /// passes after it form one forward stream whose front moves by four blocks per super-block step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* p, int len)
+    {
+        int ahead = PrefetchAhead;
+        if (ahead <= 0) return;
+        p += ahead;
+        for (int o = 0; o < len; o += 64) Sse.Prefetch0(p + o);
+    }
+
+    /// <summary>
+    /// y[r] = dot(W[r], a) for r in [r0, r1): W rows of <paramref name="rowBytes"/> at <paramref name="w"/> (row 0)
+    /// in <paramref name="type"/>, <paramref name="a"/> one Q8_K row of <paramref name="n"/> values. False, writing
+    /// nothing, for other types or without AVX2 + FMA.
+    /// </summary>
+    public static bool TryMatVec(Gguf.GgmlType type, byte* w, long rowBytes, int r0, int r1, byte* a, int n, float* y)
+    {
+        if (!IsSupported) return false;
+        switch (type)
+        {
+            case Gguf.GgmlType.Q4_K: MatVecQ4_K(w, rowBytes, r0, r1, (BlockQ8_K*)a, n, y); return true;
+            case Gguf.GgmlType.Q5_K: MatVecQ5_K(w, rowBytes, r0, r1, (BlockQ8_K*)a, n, y); return true;
+            case Gguf.GgmlType.Q6_K: MatVecQ6_K(w, rowBytes, r0, r1, (BlockQ8_K*)a, n, y); return true;
+            default: return false;
+        }
+    }
+
+    // ---- shared helpers ---------------------------------------------------------------------------------------
+
+    /// <summary>hsum_float_8: (lo+hi) then (0+2)+(1+3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HSum(Vector256<float> v) => HSum(v.GetLower() + v.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HSum(Vector128<float> s) => (s.GetElement(0) + s.GetElement(2)) + (s.GetElement(1) + s.GetElement(3));
+
+    /// <summary>acc + Σ pairs of 16-bit <paramref name="p"/> × <paramref name="scale"/> (vpdpwssd, or vpmaddwd + add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Madd(Vector256<int> acc, Vector256<short> p, Vector256<short> scale)
+    {
+        if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(acc, p, scale);
+        return acc + Avx2.MultiplyAddAdjacent(p, scale);
+    }
+
+    /// <summary>Sums of 32 activation values, as 8 shorts (pairs of the 16-value bsums, wrapped like the row dot's short cast).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> Q8Sums32(BlockQ8_K* y)
+        => Ssse3.HorizontalAdd(Vector128.Load(y->BSums), Vector128.Load(y->BSums + 8));
+
+    /// <summary>The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a Q4_K/Q5_K block (ggml's utmp unpacking).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> ScalesMinsK4(byte* q)
+    {
+        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(q), u1 = Unsafe.ReadUnaligned<uint>(q + 4), u2 = Unsafe.ReadUnaligned<uint>(q + 8);
+        uint u3 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+        uint m0 = u1 & kmask1;
+        u1 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+        u0 &= kmask1;
+        return Vector128.Create(u0, u1, m0, u3).AsByte();
+    }
+
+    /// <summary>vpshufb control selecting 16-bit element <paramref name="s"/> of each 128-bit half into every element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Pick(int s) => Vector256.Create((ushort)(0x0100 * (2 * s + 1) + 2 * s)).AsByte();
+
+    /// <summary>vpshufb control: element <paramref name="lo"/> into the lower half's elements, <paramref name="hi"/> into the upper's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Pick2(int lo, int hi)
+        => Vector256.Create(Vector128.Create((ushort)(0x0100 * (2 * lo + 1) + 2 * lo)),
+            Vector128.Create((ushort)(0x0100 * (2 * hi + 1) + 2 * hi))).AsByte();
+
+    // ---- Q4_K / Q5_K --------------------------------------------------------------------------------------------
+
+    private static void MatVecQ4_K(byte* w, long rowBytes, int r0, int r1, BlockQ8_K* a, int n, float* y)
+    {
+        int r = r0;
+        for (; r + Rows <= r1; r += Rows) Rows4K4(w + r * rowBytes, rowBytes, a, n / 256, y + r, q5: false);
+        for (; r < r1; r++) y[r] = VecDot.Q4_KQ8_K((BlockQ4_K*)(w + r * rowBytes), a, n);
+    }
+
+    private static void MatVecQ5_K(byte* w, long rowBytes, int r0, int r1, BlockQ8_K* a, int n, float* y)
+    {
+        int r = r0;
+        for (; r + Rows <= r1; r += Rows) Rows4K4(w + r * rowBytes, rowBytes, a, n / 256, y + r, q5: true);
+        for (; r < r1; r++) y[r] = VecDot.Q5_KQ8_K((BlockQ5_K*)(w + r * rowBytes), a, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows4K4(byte* w, long rowBytes, BlockQ8_K* a, int nb, float* y, bool q5)
+    {
+        int bs = q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+        byte* x0 = w, x1 = w + rowBytes, x2 = w + 2 * rowBytes, x3 = w + 3 * rowBytes;
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector128<float> m0 = default, m1 = default, m2 = default, m3 = default;
+        for (int i = 0; i < nb; i++, x0 += bs, x1 += bs, x2 += bs, x3 += bs)
+        {
+            Prefetch(w + 4 * i * bs, 4 * bs);
+            var yb = a + i;
+            float yd = yb->D;
+            var s32 = Q8Sums32(yb);
+            sbyte* q8 = yb->Qs;
+            BlockK4(x0, q8, s32, yd, q5, ref acc0, ref m0);
+            BlockK4(x1, q8, s32, yd, q5, ref acc1, ref m1);
+            BlockK4(x2, q8, s32, yd, q5, ref acc2, ref m2);
+            BlockK4(x3, q8, s32, yd, q5, ref acc3, ref m3);
+        }
+        if (q5)
+        {
+            y[0] = HSum(acc0) + m0.ToScalar();
+            y[1] = HSum(acc1) + m1.ToScalar();
+            y[2] = HSum(acc2) + m2.ToScalar();
+            y[3] = HSum(acc3) + m3.ToScalar();
+        }
+        else
+        {
+            y[0] = HSum(acc0) + HSum(m0);
+            y[1] = HSum(acc1) + HSum(m1);
+            y[2] = HSum(acc2) + HSum(m2);
+            y[3] = HSum(acc3) + HSum(m3);
+        }
+    }
+
+    /// <summary>
+    /// One Q4_K/Q5_K super-block of one row: acc8 and accM (Q5_K: summs in element 0) as the row dot updates them.
+    /// Block layout: d, dmin (fp16), 12 scale bytes, then Q5_K's 32 qh bytes, then 128 nibble bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockK4(byte* x, sbyte* q8, Vector128<short> s32, float yd, bool q5,
+        ref Vector256<float> acc, ref Vector128<float> accM)
+    {
+        var m4 = Vector256.Create((byte)0xF);
+        var sm = ScalesMinsK4(x + 4);
+        var sc = Sse41.ConvertToVector128Int16(sm);
+        var scw = Vector256.Create(sc, sc).AsByte();
+        byte* qs = x + (q5 ? 48 : 16);
+        var hbits = q5 ? Vector256.Load(x + 16) : default;
+        var sa = Vector256<int>.Zero;
+        var sb = Vector256<int>.Zero;
+        for (int j = 0; j < 4; j++)
+        {
+            var bits = Vector256.Load(qs + 32 * j);
+            var lo = bits & m4;
+            var hi = Vector256.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & m4;
+            if (q5)
+            {
+                // bit 2j (lo) / 2j+1 (hi) of each qh byte to bit 4: shifts within 16-bit lanes stay inside the byte here
+                var b4 = Vector256.Create((byte)0x10);
+                var hl = 2 * j <= 4 ? Vector256.ShiftLeft(hbits.AsUInt16(), 4 - 2 * j) : Vector256.ShiftRightLogical(hbits.AsUInt16(), 2 * j - 4);
+                var hh = 2 * j + 1 <= 4 ? Vector256.ShiftLeft(hbits.AsUInt16(), 3 - 2 * j) : Vector256.ShiftRightLogical(hbits.AsUInt16(), 2 * j - 3);
+                lo |= hl.AsByte() & b4;
+                hi |= hh.AsByte() & b4;
+            }
+            var plo = Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8 + 64 * j));
+            var phi = Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 64 * j + 32));
+            sa = Madd(sa, plo, Avx2.Shuffle(scw, Pick(2 * j)).AsInt16());
+            sb = Madd(sb, phi, Avx2.Shuffle(scw, Pick(2 * j + 1)).AsInt16());
+        }
+        float d = yd * Fp16.ToFloat(*(ushort*)x);
+        float dmin = -yd * Fp16.ToFloat(*(ushort*)(x + 2));
+        var prod = Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8)), s32);
+        if (q5)
+        {
+            int hs = prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3);
+            accM = Vector128.CreateScalarUnsafe(MathF.FusedMultiplyAdd(dmin, hs, accM.ToScalar()));
+        }
+        else
+        {
+            accM = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
+        }
+        acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sa + sb), acc);
+    }
+
+    // ---- Q6_K ---------------------------------------------------------------------------------------------------
+    // Row dot: chunk c (q8[32c..32c+31]) has scales s[2c] (lanes 0-3) and s[2c+1] (lanes 4-7); sumi8 lane l =
+    // Σ_c scale·(Σ_{t<4} q6·q8 − Σ_{t<4} 32·q8) over bytes 4l..4l+3 of each half. Here the 16-bit pairs of 32·q8
+    // (activation only, shared by the four rows) are subtracted from the pairs of q6·q8 (the difference fits in
+    // 16 bits) before the scale is applied.
+
+    private static void MatVecQ6_K(byte* w, long rowBytes, int r0, int r1, BlockQ8_K* a, int n, float* y)
+    {
+        int r = r0;
+        for (; r + Rows <= r1; r += Rows) Rows4Q6(w + r * rowBytes, rowBytes, a, n / 256, y + r);
+        for (; r < r1; r++) y[r] = VecDot.Q6_KQ8_K((BlockQ6_K*)(w + r * rowBytes), a, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows4Q6(byte* w, long rowBytes, BlockQ8_K* a, int nb, float* y)
+    {
+        var x0 = (BlockQ6_K*)w;
+        var x1 = (BlockQ6_K*)(w + rowBytes);
+        var x2 = (BlockQ6_K*)(w + 2 * rowBytes);
+        var x3 = (BlockQ6_K*)(w + 3 * rowBytes);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        var m32 = Vector256.Create((byte)32);
+        short* off = stackalloc short[16 * 8];
+        for (int i = 0; i < nb; i++, x0++, x1++, x2++, x3++)
+        {
+            Prefetch(w + 4 * i * sizeof(BlockQ6_K), 4 * sizeof(BlockQ6_K));
+            var yb = a + i;
+            float yd = yb->D;
+            sbyte* q8 = yb->Qs;
+            for (int c = 0; c < 8; c++)
+                Vector256.Store(Avx2.MultiplyAddAdjacent(m32, Vector256.Load(q8 + 32 * c)), off + 16 * c);
+            BlockQ6(x0, q8, off, yd, ref acc0);
+            BlockQ6(x1, q8, off, yd, ref acc1);
+            BlockQ6(x2, q8, off, yd, ref acc2);
+            BlockQ6(x3, q8, off, yd, ref acc3);
+        }
+        y[0] = HSum(acc0);
+        y[1] = HSum(acc1);
+        y[2] = HSum(acc2);
+        y[3] = HSum(acc3);
+    }
+
+    /// <summary>One Q6_K super-block of one row: acc8 = fma(yD·xD, (float)sumi8, acc8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockQ6(BlockQ6_K* x, sbyte* q8, short* off, float yd, ref Vector256<float> acc)
+    {
+        var m4 = Vector256.Create((byte)0xF);
+        var m30 = Vector256.Create((byte)0x30);
+        var lo8 = Sse41.ConvertToVector128Int16(Vector128.LoadUnsafe(ref *(sbyte*)x->Scales));
+        var hi8 = Sse41.ConvertToVector128Int16(Vector128.LoadUnsafe(ref *((sbyte*)x->Scales + 8)));
+        var sLo = Vector256.Create(lo8, lo8).AsByte();   // s[0..7] in both halves
+        var sHi = Vector256.Create(hi8, hi8).AsByte();   // s[8..15] in both halves
+        var sa = Vector256<int>.Zero;
+        var sb = Vector256<int>.Zero;
+        for (int j = 0; j < 2; j++)
+        {
+            byte* ql = x->Ql + 64 * j;
+            var b1 = Vector256.Load(ql);
+            var b2 = Vector256.Load(ql + 32);
+            var h = Vector256.Load(x->Qh + 32 * j).AsUInt16();
+            // (h & 3) << 4, ((h >> 2) & 3) << 4, ... as 16-bit shifts that stay inside each byte, masked with 0x30
+            var q0 = (b1 & m4) | (Vector256.ShiftLeft(h, 4).AsByte() & m30);
+            var q1 = (b2 & m4) | (Vector256.ShiftLeft(h, 2).AsByte() & m30);
+            var q2 = (Vector256.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & m4) | (h.AsByte() & m30);
+            var q3 = (Vector256.ShiftRightLogical(b2.AsUInt16(), 4).AsByte() & m4) | (Vector256.ShiftRightLogical(h, 2).AsByte() & m30);
+            var s = j == 0 ? sLo : sHi;
+            int c = 4 * j;
+            sa = Madd(sa, Avx2.MultiplyAddAdjacent(q0, Vector256.Load(q8 + 32 * c)) - Vector256.Load(off + 16 * c), Avx2.Shuffle(s, Pick2(0, 1)).AsInt16());
+            sb = Madd(sb, Avx2.MultiplyAddAdjacent(q1, Vector256.Load(q8 + 32 * c + 32)) - Vector256.Load(off + 16 * c + 16), Avx2.Shuffle(s, Pick2(2, 3)).AsInt16());
+            sa = Madd(sa, Avx2.MultiplyAddAdjacent(q2, Vector256.Load(q8 + 32 * c + 64)) - Vector256.Load(off + 16 * c + 32), Avx2.Shuffle(s, Pick2(4, 5)).AsInt16());
+            sb = Madd(sb, Avx2.MultiplyAddAdjacent(q3, Vector256.Load(q8 + 32 * c + 96)) - Vector256.Load(off + 16 * c + 48), Avx2.Shuffle(s, Pick2(6, 7)).AsInt16());
+        }
+        float d = yd * Fp16.ToFloat(x->D);
+        acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sa + sb), acc);
+    }
+}
