@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Whale.Gguf;
 using Whale.Kernels.Quant;
 
@@ -89,26 +87,5 @@ internal static unsafe class GemvProbe
         return v[v.Count / 2];
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, TimeSpec* t);
-
-    private static readonly Stopwatch Wall = Stopwatch.StartNew();
-
-    /// <summary>CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID) on Linux, else wall time.</summary>
-    private static double CpuSeconds()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            TimeSpec t;
-            if (ClockGetTime(3, &t) == 0) return t.Seconds + t.Nanoseconds * 1e-9;
-        }
-        return Wall.Elapsed.TotalSeconds;
-    }
+    private static double CpuSeconds() => ThreadClock.CpuSeconds();
 }
