@@ -30,6 +30,21 @@ internal static unsafe class GemvKQuants
 
     /// <summary>Prefetches the weight bytes [p, p + len) + PrefetchAhead: four rows are contiguous, so the rows of a pass and the
     /// passes after it form one forward stream whose front moves by four blocks per super-block step.</summary>
+    private static readonly int RowAhead = int.TryParse(Environment.GetEnvironmentVariable("WHALE_GEMV_PFROW"), out int v) ? v : 512;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchStep(byte* w, long rowBytes, int i, int bs)
+    {
+        int ra = RowAhead;
+        if (ra > 0 && rowBytes >= 4 * ra)
+        {
+            byte* p = w + i * bs + ra;
+            for (int k = 0; k < 4; k++, p += rowBytes)
+                for (int o = 0; o < bs; o += 64) Sse.Prefetch0(p + o);
+        }
+        else Prefetch(w + 4 * i * bs, 4 * bs);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Prefetch(byte* p, int len)
     {
@@ -103,6 +118,7 @@ internal static unsafe class GemvKQuants
 
     // ---- Q4_K / Q5_K --------------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MatVecQ4_K(byte* w, long rowBytes, int r0, int r1, BlockQ8_K* a, int n, float* y)
     {
         int r = r0;
@@ -110,6 +126,7 @@ internal static unsafe class GemvKQuants
         for (; r < r1; r++) y[r] = VecDot.Q4_KQ8_K((BlockQ4_K*)(w + r * rowBytes), a, n);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MatVecQ5_K(byte* w, long rowBytes, int r0, int r1, BlockQ8_K* a, int n, float* y)
     {
         int r = r0;
@@ -117,7 +134,8 @@ internal static unsafe class GemvKQuants
         for (; r < r1; r++) y[r] = VecDot.Q5_KQ8_K((BlockQ5_K*)(w + r * rowBytes), a, n);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Four rows; inlined into its two callers so <paramref name="q5"/> is a constant there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rows4K4(byte* w, long rowBytes, BlockQ8_K* a, int nb, float* y, bool q5)
     {
         int bs = q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
@@ -126,15 +144,19 @@ internal static unsafe class GemvKQuants
         Vector128<float> m0 = default, m1 = default, m2 = default, m3 = default;
         for (int i = 0; i < nb; i++, x0 += bs, x1 += bs, x2 += bs, x3 += bs)
         {
-            Prefetch(w + 4 * i * bs, 4 * bs);
+            PrefetchStep(w, rowBytes, i, bs);
             var yb = a + i;
-            float yd = yb->D;
+            float yd = yb->D, nyd = -yd;
             var s32 = Q8Sums32(yb);
             sbyte* q8 = yb->Qs;
-            BlockK4(x0, q8, s32, yd, q5, ref acc0, ref m0);
-            BlockK4(x1, q8, s32, yd, q5, ref acc1, ref m1);
-            BlockK4(x2, q8, s32, yd, q5, ref acc2, ref m2);
-            BlockK4(x3, q8, s32, yd, q5, ref acc3, ref m3);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x0)), Avx.ConvertToVector256Single(SumiK4(x0, q8, q5)), acc0);
+            m0 = MinsK4(x0, s32, nyd, q5, m0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x1)), Avx.ConvertToVector256Single(SumiK4(x1, q8, q5)), acc1);
+            m1 = MinsK4(x1, s32, nyd, q5, m1);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x2)), Avx.ConvertToVector256Single(SumiK4(x2, q8, q5)), acc2);
+            m2 = MinsK4(x2, s32, nyd, q5, m2);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x3)), Avx.ConvertToVector256Single(SumiK4(x3, q8, q5)), acc3);
+            m3 = MinsK4(x3, s32, nyd, q5, m3);
         }
         if (q5)
         {
@@ -153,53 +175,67 @@ internal static unsafe class GemvKQuants
     }
 
     /// <summary>
-    /// One Q4_K/Q5_K super-block of one row: acc8 and accM (Q5_K: summs in element 0) as the row dot updates them.
-    /// Block layout: d, dmin (fp16), 12 scale bytes, then Q5_K's 32 qh bytes, then 128 nibble bytes.
+    /// The mins term of one Q4_K/Q5_K super-block: prod4 = mins · (32-value activation sums) pairwise; Q4_K accM =
+    /// fma(−yD·dmin, (float)prod4, accM), Q5_K summs (element 0) = fma(−yD·dmin, Σ prod4, summs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BlockK4(byte* x, sbyte* q8, Vector128<short> s32, float yd, bool q5,
-        ref Vector256<float> acc, ref Vector128<float> accM)
+    private static Vector128<float> MinsK4(byte* x, Vector128<short> s32, float nyd, bool q5, Vector128<float> accM)
     {
-        var m4 = Vector256.Create((byte)0xF);
-        var sm = ScalesMinsK4(x + 4);
-        var sc = Sse41.ConvertToVector128Int16(sm);
-        var scw = Vector256.Create(sc, sc).AsByte();
-        byte* qs = x + (q5 ? 48 : 16);
-        var hbits = q5 ? Vector256.Load(x + 16) : default;
-        var sa = Vector256<int>.Zero;
-        var sb = Vector256<int>.Zero;
-        for (int j = 0; j < 4; j++)
-        {
-            var bits = Vector256.Load(qs + 32 * j);
-            var lo = bits & m4;
-            var hi = Vector256.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & m4;
-            if (q5)
-            {
-                // bit 2j (lo) / 2j+1 (hi) of each qh byte to bit 4: shifts within 16-bit lanes stay inside the byte here
-                var b4 = Vector256.Create((byte)0x10);
-                var hl = 2 * j <= 4 ? Vector256.ShiftLeft(hbits.AsUInt16(), 4 - 2 * j) : Vector256.ShiftRightLogical(hbits.AsUInt16(), 2 * j - 4);
-                var hh = 2 * j + 1 <= 4 ? Vector256.ShiftLeft(hbits.AsUInt16(), 3 - 2 * j) : Vector256.ShiftRightLogical(hbits.AsUInt16(), 2 * j - 3);
-                lo |= hl.AsByte() & b4;
-                hi |= hh.AsByte() & b4;
-            }
-            var plo = Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8 + 64 * j));
-            var phi = Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 64 * j + 32));
-            sa = Madd(sa, plo, Avx2.Shuffle(scw, Pick(2 * j)).AsInt16());
-            sb = Madd(sb, phi, Avx2.Shuffle(scw, Pick(2 * j + 1)).AsInt16());
-        }
-        float d = yd * Fp16.ToFloat(*(ushort*)x);
-        float dmin = -yd * Fp16.ToFloat(*(ushort*)(x + 2));
-        var prod = Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8)), s32);
+        float dmin = nyd * Fp16.ToFloat(*(ushort*)(x + 2));
+        // mins are bytes 8-15 of the unpacked scales: 6-bit values from scale bytes 4-11
+        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(ScalesMinsK4(x + 4), 8));
+        var prod = Sse2.MultiplyAddAdjacent(mins, s32);
         if (q5)
         {
             int hs = prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3);
-            accM = Vector128.CreateScalarUnsafe(MathF.FusedMultiplyAdd(dmin, hs, accM.ToScalar()));
+            return Vector128.CreateScalarUnsafe(MathF.FusedMultiplyAdd(dmin, hs, accM.ToScalar()));
         }
-        else
+        return Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
+    }
+
+    /// <summary>
+    /// sumi8 of one Q4_K/Q5_K super-block: lane l = Σ over sub-blocks s of sc[s] times the sum of the four products
+    /// q·q8 at bytes 4l..4l+3 of the sub-block (lanes 4-7 from bytes 16-31 of each 32-byte half), as in the row dot.
+    /// Block layout: d, dmin (fp16), 12 scale bytes, then Q5_K's 32 qh bytes, then 128 nibble bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SumiK4(byte* x, sbyte* q8, bool q5)
+    {
+        var sc = Sse41.ConvertToVector128Int16(ScalesMinsK4(x + 4));
+        var scw = Vector256.Create(sc, sc).AsByte();       // sc[0..7] as shorts in both halves
+        byte* qs = x + (q5 ? 48 : 16);
+        var hbits = q5 ? Vector256.Load(x + 16).AsUInt16() : default;
+        var sa = PairK4(qs, hbits, q8, scw, 0, Vector256<int>.Zero, q5, out var sb);
+        sa = PairK4(qs, hbits, q8, scw, 1, sa, q5, out var sb1);
+        sb += sb1;
+        sa = PairK4(qs, hbits, q8, scw, 2, sa, q5, out sb1);
+        sb += sb1;
+        sa = PairK4(qs, hbits, q8, scw, 3, sa, q5, out sb1);
+        return sa + (sb + sb1);
+    }
+
+    /// <summary>Sub-blocks 2j (low nibbles, returned added to <paramref name="sa"/>) and 2j+1 (high nibbles, <paramref name="sb"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairK4(byte* qs, Vector256<ushort> hbits, sbyte* q8, Vector256<byte> scw, int j,
+        Vector256<int> sa, bool q5, out Vector256<int> sb)
+    {
+        var m4 = Vector256.Create((byte)0xF);
+        var bits = Vector256.Load(qs + 32 * j);
+        var lo = bits & m4;
+        var hi = Vector256.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & m4;
+        if (q5)
         {
-            accM = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
+            // bit 2j (lo) / 2j+1 (hi) of each qh byte to bit 4: these 16-bit shifts keep the bit inside its byte
+            var b4 = Vector256.Create((byte)0x10);
+            var hl = j <= 2 ? Vector256.ShiftLeft(hbits, 4 - 2 * j) : Vector256.ShiftRightLogical(hbits, 2 * j - 4);
+            var hh = j <= 1 ? Vector256.ShiftLeft(hbits, 3 - 2 * j) : Vector256.ShiftRightLogical(hbits, 2 * j - 3);
+            lo |= hl.AsByte() & b4;
+            hi |= hh.AsByte() & b4;
         }
-        acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sa + sb), acc);
+        var plo = Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8 + 64 * j));
+        var phi = Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 64 * j + 32));
+        sb = Madd(Vector256<int>.Zero, phi, Avx2.Shuffle(scw, Pick(2 * j + 1)).AsInt16());
+        return Madd(sa, plo, Avx2.Shuffle(scw, Pick(2 * j)).AsInt16());
     }
 
     // ---- Q6_K ---------------------------------------------------------------------------------------------------
@@ -227,7 +263,7 @@ internal static unsafe class GemvKQuants
         short* off = stackalloc short[16 * 8];
         for (int i = 0; i < nb; i++, x0++, x1++, x2++, x3++)
         {
-            Prefetch(w + 4 * i * sizeof(BlockQ6_K), 4 * sizeof(BlockQ6_K));
+            PrefetchStep(w, rowBytes, i, sizeof(BlockQ6_K));
             var yb = a + i;
             float yd = yb->D;
             sbyte* q8 = yb->Qs;
