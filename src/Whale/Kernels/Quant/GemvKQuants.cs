@@ -244,35 +244,38 @@ internal static unsafe class GemvKQuants
     // (activation only, shared by the four rows) are subtracted from the pairs of q6·q8 (the difference fits in
     // 16 bits) before the scale is applied.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MatVecQ6_K(byte* w, long rowBytes, int r0, int r1, BlockQ8_K* a, int n, float* y)
     {
         int r = r0;
-        for (; r + Rows <= r1; r += Rows) Rows4Q6(w + r * rowBytes, rowBytes, a, n / 256, y + r);
+        if (r + Rows <= r1)
+        {
+            short* off = stackalloc short[16 * 8];
+            for (; r + Rows <= r1; r += Rows) Rows4Q6(w + r * rowBytes, rowBytes, a, n / 256, y + r, off);
+        }
         for (; r < r1; r++) y[r] = VecDot.Q6_KQ8_K((BlockQ6_K*)(w + r * rowBytes), a, n);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows4Q6(byte* w, long rowBytes, BlockQ8_K* a, int nb, float* y)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows4Q6(byte* w, long rowBytes, BlockQ8_K* a, int nb, float* y, short* off)
     {
-        var x0 = (BlockQ6_K*)w;
-        var x1 = (BlockQ6_K*)(w + rowBytes);
-        var x2 = (BlockQ6_K*)(w + 2 * rowBytes);
-        var x3 = (BlockQ6_K*)(w + 3 * rowBytes);
+        const int bs = 210;   // sizeof(BlockQ6_K)
+        byte* x0 = w, x1 = w + rowBytes, x2 = w + 2 * rowBytes, x3 = w + 3 * rowBytes;
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         var m32 = Vector256.Create((byte)32);
-        short* off = stackalloc short[16 * 8];
-        for (int i = 0; i < nb; i++, x0++, x1++, x2++, x3++)
+        for (int i = 0; i < nb; i++, x0 += bs, x1 += bs, x2 += bs, x3 += bs)
         {
-            PrefetchStep(w, rowBytes, i, sizeof(BlockQ6_K));
+            PrefetchStep(w, rowBytes, i, bs);
             var yb = a + i;
             float yd = yb->D;
             sbyte* q8 = yb->Qs;
+            // 16-bit pairs of 32·q8 per 32-value chunk: the activation side of the row dot's "− 32", shared by the rows
             for (int c = 0; c < 8; c++)
                 Vector256.Store(Avx2.MultiplyAddAdjacent(m32, Vector256.Load(q8 + 32 * c)), off + 16 * c);
-            BlockQ6(x0, q8, off, yd, ref acc0);
-            BlockQ6(x1, q8, off, yd, ref acc1);
-            BlockQ6(x2, q8, off, yd, ref acc2);
-            BlockQ6(x3, q8, off, yd, ref acc3);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)(x0 + 208))), Avx.ConvertToVector256Single(SumiQ6(x0, q8, off)), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)(x1 + 208))), Avx.ConvertToVector256Single(SumiQ6(x1, q8, off)), acc1);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)(x2 + 208))), Avx.ConvertToVector256Single(SumiQ6(x2, q8, off)), acc2);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)(x3 + 208))), Avx.ConvertToVector256Single(SumiQ6(x3, q8, off)), acc3);
         }
         y[0] = HSum(acc0);
         y[1] = HSum(acc1);
@@ -280,37 +283,42 @@ internal static unsafe class GemvKQuants
         y[3] = HSum(acc3);
     }
 
-    /// <summary>One Q6_K super-block of one row: acc8 = fma(yD·xD, (float)sumi8, acc8).</summary>
+    /// <summary>sumi8 of one Q6_K super-block (layout: 128 ql bytes, 64 qh bytes, 16 int8 scales, fp16 d).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BlockQ6(BlockQ6_K* x, sbyte* q8, short* off, float yd, ref Vector256<float> acc)
+    private static Vector256<int> SumiQ6(byte* x, sbyte* q8, short* off)
+    {
+        var lo8 = Sse41.ConvertToVector128Int16(Vector128.Load((sbyte*)x + 192));
+        var hi8 = Sse41.ConvertToVector128Int16(Vector128.Load((sbyte*)x + 200));
+        var sa = HalfQ6(x, q8, off, Vector256.Create(lo8, lo8).AsByte(), 0, Vector256<int>.Zero, out var sb);
+        sa = HalfQ6(x, q8, off, Vector256.Create(hi8, hi8).AsByte(), 1, sa, out var sb1);
+        return sa + (sb + sb1);
+    }
+
+    /// <summary>
+    /// Chunks 4j..4j+3 (128 values) of a Q6_K block: q6 = 4 low bits from ql | 2 high bits from qh; the lanes of
+    /// chunks 4j and 4j+2 added to <paramref name="sa"/> (returned), of 4j+1 and 4j+3 to <paramref name="sb"/>.
+    /// <paramref name="s"/>: the 8 scales of these chunks as shorts, in both 128-bit halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfQ6(byte* x, sbyte* q8, short* off, Vector256<byte> s, int j, Vector256<int> sa, out Vector256<int> sb)
     {
         var m4 = Vector256.Create((byte)0xF);
         var m30 = Vector256.Create((byte)0x30);
-        var lo8 = Sse41.ConvertToVector128Int16(Vector128.LoadUnsafe(ref *(sbyte*)x->Scales));
-        var hi8 = Sse41.ConvertToVector128Int16(Vector128.LoadUnsafe(ref *((sbyte*)x->Scales + 8)));
-        var sLo = Vector256.Create(lo8, lo8).AsByte();   // s[0..7] in both halves
-        var sHi = Vector256.Create(hi8, hi8).AsByte();   // s[8..15] in both halves
-        var sa = Vector256<int>.Zero;
-        var sb = Vector256<int>.Zero;
-        for (int j = 0; j < 2; j++)
-        {
-            byte* ql = x->Ql + 64 * j;
-            var b1 = Vector256.Load(ql);
-            var b2 = Vector256.Load(ql + 32);
-            var h = Vector256.Load(x->Qh + 32 * j).AsUInt16();
-            // (h & 3) << 4, ((h >> 2) & 3) << 4, ... as 16-bit shifts that stay inside each byte, masked with 0x30
-            var q0 = (b1 & m4) | (Vector256.ShiftLeft(h, 4).AsByte() & m30);
-            var q1 = (b2 & m4) | (Vector256.ShiftLeft(h, 2).AsByte() & m30);
-            var q2 = (Vector256.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & m4) | (h.AsByte() & m30);
-            var q3 = (Vector256.ShiftRightLogical(b2.AsUInt16(), 4).AsByte() & m4) | (Vector256.ShiftRightLogical(h, 2).AsByte() & m30);
-            var s = j == 0 ? sLo : sHi;
-            int c = 4 * j;
-            sa = Madd(sa, Avx2.MultiplyAddAdjacent(q0, Vector256.Load(q8 + 32 * c)) - Vector256.Load(off + 16 * c), Avx2.Shuffle(s, Pick2(0, 1)).AsInt16());
-            sb = Madd(sb, Avx2.MultiplyAddAdjacent(q1, Vector256.Load(q8 + 32 * c + 32)) - Vector256.Load(off + 16 * c + 16), Avx2.Shuffle(s, Pick2(2, 3)).AsInt16());
-            sa = Madd(sa, Avx2.MultiplyAddAdjacent(q2, Vector256.Load(q8 + 32 * c + 64)) - Vector256.Load(off + 16 * c + 32), Avx2.Shuffle(s, Pick2(4, 5)).AsInt16());
-            sb = Madd(sb, Avx2.MultiplyAddAdjacent(q3, Vector256.Load(q8 + 32 * c + 96)) - Vector256.Load(off + 16 * c + 48), Avx2.Shuffle(s, Pick2(6, 7)).AsInt16());
-        }
-        float d = yd * Fp16.ToFloat(x->D);
-        acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sa + sb), acc);
+        byte* ql = x + 64 * j;
+        var b1 = Vector256.Load(ql);
+        var b2 = Vector256.Load(ql + 32);
+        var h = Vector256.Load(x + 128 + 32 * j).AsUInt16();
+        // (h & 3) << 4, ((h >> 2) & 3) << 4, ... as 16-bit shifts that keep the bits inside each byte, masked with 0x30
+        var q0 = (b1 & m4) | (Vector256.ShiftLeft(h, 4).AsByte() & m30);
+        var q1 = (b2 & m4) | (Vector256.ShiftLeft(h, 2).AsByte() & m30);
+        var q2 = (Vector256.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & m4) | (h.AsByte() & m30);
+        var q3 = (Vector256.ShiftRightLogical(b2.AsUInt16(), 4).AsByte() & m4) | (Vector256.ShiftRightLogical(h, 2).AsByte() & m30);
+        sbyte* a = q8 + 128 * j;
+        short* o = off + 64 * j;
+        sa = Madd(sa, Avx2.MultiplyAddAdjacent(q0, Vector256.Load(a)) - Vector256.Load(o), Avx2.Shuffle(s, Pick2(0, 1)).AsInt16());
+        sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(q1, Vector256.Load(a + 32)) - Vector256.Load(o + 16), Avx2.Shuffle(s, Pick2(2, 3)).AsInt16());
+        sa = Madd(sa, Avx2.MultiplyAddAdjacent(q2, Vector256.Load(a + 64)) - Vector256.Load(o + 32), Avx2.Shuffle(s, Pick2(4, 5)).AsInt16());
+        sb = Madd(sb, Avx2.MultiplyAddAdjacent(q3, Vector256.Load(a + 96)) - Vector256.Load(o + 48), Avx2.Shuffle(s, Pick2(6, 7)).AsInt16());
+        return sa;
     }
 }
