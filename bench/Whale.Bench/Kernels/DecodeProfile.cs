@@ -68,6 +68,26 @@ internal static unsafe class DecodeProfile
         double total = bytes.Values.Sum() / steps;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| all products (median step) | {steps_[steps_.Count / 2] * 1e3:F1} | {total / steps_[steps_.Count / 2] / 1e9:F2} |"));
+        // Q8_K/Q8_0 conversion of the inputs of one step (products sharing an input convert it once in the model)
+        var conv = new List<double>();
+        for (int s = 0; s < steps; s++)
+        {
+            double t0 = Clock();
+            foreach (var (key, w) in list)
+                if (key is not ("attn_k" or "attn_v" or "ffn_up"))
+                    w.ConvertActivations(x.AsSpan(0, w.Cols), 1, scratch);
+            conv.Add(Clock() - t0);
+        }
+        conv.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| activation conversions of a step (median) | {conv[conv.Count / 2] * 1e3:F1} | |"));
+        if (threads > 1)
+        {
+            int runs = list.Count + 2 * layers;    // products + the two attention jobs per layer
+            double t0 = Clock();
+            for (int s = 0; s < steps; s++)
+                for (int i = 0; i < runs; i++) pool.Run(&Empty, null);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {runs} empty pool jobs (one step's count, mean) | {(Clock() - t0) / steps * 1e3:F2} | |"));
+        }
         Step(args[0], threads, steps, Clock);
         Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
@@ -95,6 +115,8 @@ internal static unsafe class DecodeProfile
         t.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole decode step (median) | {t[t.Count / 2] * 1e3:F1} | |"));
     }
+
+    private static void Empty(void* state, int index, int count) { }
 
     private static WeightMatrix Wrap(GgufFile file, GgufTensorInfo t)
         => new(t.Type, file.GetTensorData(t), (int)t.Dim(0), (int)(t.ElementCount / t.Dim(0)));
