@@ -95,17 +95,22 @@ internal static unsafe class GemvKQuants
     private static Vector128<short> Q8Sums32(BlockQ8_K* y)
         => Ssse3.HorizontalAdd(Vector128.Load(y->BSums), Vector128.Load(y->BSums + 8));
 
-    /// <summary>The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a Q4_K/Q5_K block (ggml's utmp unpacking).</summary>
+    /// <summary>
+    /// The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a Q4_K/Q5_K block from its 12 scale bytes at
+    /// <paramref name="q"/> (16 bytes are read): ggml's utmp unpacking, uint lanes [u0 &amp; k1, (u2 &amp; k2) | ((u0 &gt;&gt; 6)
+    /// &amp; k3) &lt;&lt; 4, u1 &amp; k1, ((u2 &gt;&gt; 4) &amp; k2) | ((u1 &gt;&gt; 6) &amp; k3) &lt;&lt; 4], done on all four lanes at once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> ScalesMinsK4(byte* q)
     {
-        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-        uint u0 = Unsafe.ReadUnaligned<uint>(q), u1 = Unsafe.ReadUnaligned<uint>(q + 4), u2 = Unsafe.ReadUnaligned<uint>(q + 8);
-        uint u3 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-        uint m0 = u1 & kmask1;
-        u1 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-        u0 &= kmask1;
-        return Vector128.Create(u0, u1, m0, u3).AsByte();
+        var v = Vector128.Load((uint*)q);                                           // [u0, u1, u2, -]
+        var a = Avx2.ShiftRightLogicalVariable(Sse2.Shuffle(v, 0b10_01_10_00),       // [u0, u2, u1, u2] >> [0, 0, 0, 4]
+            Vector128.Create(0u, 0u, 0u, 4u));
+        var lo = a & Vector128.Create(0x3f3f3f3fu, 0x0f0f0f0fu, 0x3f3f3f3fu, 0x0f0f0f0fu);
+        // ((u >> 6) & 3) << 4 per byte = (u >> 2) & 0x30 per byte: bits 6-7 of each byte moved to 4-5
+        var hi = Sse2.ShiftRightLogical(Sse2.Shuffle(v, 0b01_01_00_00), 2)           // [u0, u0, u1, u1] >> 2
+            & Vector128.Create(0u, 0x30303030u, 0u, 0x30303030u);
+        return (lo | hi).AsByte();
     }
 
     /// <summary>vpshufb control selecting 16-bit element <paramref name="s"/> of each 128-bit half into every element.</summary>
@@ -151,14 +156,18 @@ internal static unsafe class GemvKQuants
             float yd = yb->D, nyd = -yd;
             var s32 = Q8Sums32(yb);
             sbyte* q8 = yb->Qs;
-            acc0 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x0)), Avx.ConvertToVector256Single(SumiK4(x0, q8, q5)), acc0);
-            m0 = MinsK4(x0, s32, nyd, q5, m0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x1)), Avx.ConvertToVector256Single(SumiK4(x1, q8, q5)), acc1);
-            m1 = MinsK4(x1, s32, nyd, q5, m1);
-            acc2 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x2)), Avx.ConvertToVector256Single(SumiK4(x2, q8, q5)), acc2);
-            m2 = MinsK4(x2, s32, nyd, q5, m2);
-            acc3 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x3)), Avx.ConvertToVector256Single(SumiK4(x3, q8, q5)), acc3);
-            m3 = MinsK4(x3, s32, nyd, q5, m3);
+            var sm0 = ScalesMinsK4(x0 + 4);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x0)), Avx.ConvertToVector256Single(SumiK4(x0, sm0, q8, q5)), acc0);
+            m0 = MinsK4(x0, sm0, s32, nyd, q5, m0);
+            var sm1 = ScalesMinsK4(x1 + 4);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x1)), Avx.ConvertToVector256Single(SumiK4(x1, sm1, q8, q5)), acc1);
+            m1 = MinsK4(x1, sm1, s32, nyd, q5, m1);
+            var sm2 = ScalesMinsK4(x2 + 4);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x2)), Avx.ConvertToVector256Single(SumiK4(x2, sm2, q8, q5)), acc2);
+            m2 = MinsK4(x2, sm2, s32, nyd, q5, m2);
+            var sm3 = ScalesMinsK4(x3 + 4);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(yd * Fp16.ToFloat(*(ushort*)x3)), Avx.ConvertToVector256Single(SumiK4(x3, sm3, q8, q5)), acc3);
+            m3 = MinsK4(x3, sm3, s32, nyd, q5, m3);
         }
         if (q5)
         {
@@ -181,11 +190,11 @@ internal static unsafe class GemvKQuants
     /// fma(−yD·dmin, (float)prod4, accM), Q5_K summs (element 0) = fma(−yD·dmin, Σ prod4, summs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> MinsK4(byte* x, Vector128<short> s32, float nyd, bool q5, Vector128<float> accM)
+    private static Vector128<float> MinsK4(byte* x, Vector128<byte> sm, Vector128<short> s32, float nyd, bool q5, Vector128<float> accM)
     {
         float dmin = nyd * Fp16.ToFloat(*(ushort*)(x + 2));
         // mins are bytes 8-15 of the unpacked scales: 6-bit values from scale bytes 4-11
-        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(ScalesMinsK4(x + 4), 8));
+        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8));
         var prod = Sse2.MultiplyAddAdjacent(mins, s32);
         if (q5)
         {
@@ -201,9 +210,9 @@ internal static unsafe class GemvKQuants
     /// Block layout: d, dmin (fp16), 12 scale bytes, then Q5_K's 32 qh bytes, then 128 nibble bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> SumiK4(byte* x, sbyte* q8, bool q5)
+    private static Vector256<int> SumiK4(byte* x, Vector128<byte> sm, sbyte* q8, bool q5)
     {
-        var sc = Sse41.ConvertToVector128Int16(ScalesMinsK4(x + 4));
+        var sc = Sse41.ConvertToVector128Int16(sm);
         var scw = Vector256.Create(sc, sc).AsByte();       // sc[0..7] as shorts in both halves
         byte* qs = x + (q5 ? 48 : 16);
         var hbits = q5 ? Vector256.Load(x + 16).AsUInt16() : default;
