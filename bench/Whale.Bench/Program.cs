@@ -27,7 +27,7 @@ internal static class Program
         Console.Error.WriteLine("usage: Whale.Bench compare --model FILE [-t 1,2] [-p 512] [-n 128] [-r 3] [-d 0] [-fa auto|on|off]");
         Console.Error.WriteLine("       Whale.Bench kernels [BenchmarkDotNet options, e.g. --filter '*MatVec*']");
         Console.Error.WriteLine("       Whale.Bench tiles [TYPES e.g. Q4_K,F16] [SHAPES e.g. 1536x1536,8960x1536] [BATCHES e.g. 16,512] [REPS]");
-        Console.Error.WriteLine("       Whale.Bench gemv [TYPES e.g. Q4_K,Q6_K] [SHAPES e.g. 1536x1536] [REPS] [COLD_MIB]");
+        Console.Error.WriteLine("       Whale.Bench gemv [TYPES e.g. Q4_K,Q6_K] [SHAPES e.g. 1536x1536] [REPS] [COLD_MIB] [BATCH 1, or 2-4: tiles vs small-batch]");
         Console.Error.WriteLine("       Whale.Bench decode-profile MODEL.gguf [THREADS] [STEPS]");
         Console.Error.WriteLine("       Whale.Bench q8ab [cols 1536] [rows 1536] [batches 1,4,16,64,512]");
         return 2;

@@ -82,11 +82,12 @@ public sealed unsafe class WeightMatrix
                 TileQ8_0.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
             return;
         }
-        if (batch == 1)
+        if (batch <= GemvKQuants.MaxSmallBatch)
         {
             fixed (byte* pq = qx)
             fixed (float* py = y)
-                if (GemvKQuants.TryMatVec(Type, Data, RowBytes, rowStart, rowEnd, pq, n, py)) return;
+                if (batch == 1 ? GemvKQuants.TryMatVec(Type, Data, RowBytes, rowStart, rowEnd, pq, n, py)
+                    : GemvKQuants.TryMatMulSmall(Type, Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows)) return;
         }
         if (batch >= 2)
         {

@@ -249,6 +249,202 @@ internal static unsafe class GemvKQuants
         return Madd(sa, plo, Avx2.Shuffle(scw, Pick(2 * j)).AsInt16());
     }
 
+    // ---- Q4_K / Q5_K, 2 to 4 activation rows ----------------------------------------------------------------------
+    // One weight row at a time: each super-block is unpacked once into registers (8 nibble vectors, 8 broadcast
+    // scales, the mins) and multiplied with every activation row; per (row, activation) the same lanes and float steps
+    // as the row dot, so each output equals the one-row kernel's and the row dot's.
+
+    /// <summary>Most activation rows <see cref="TryMatMulSmall"/> takes; wider batches go to the tiles.</summary>
+    public const int MaxSmallBatch = 4;
+
+    /// <summary>
+    /// y[b * yStride + r] = dot(W[r], A[b]) for r in [r0, r1), b in [0, batch), 2 ≤ batch ≤ <see cref="MaxSmallBatch"/>,
+    /// Q4_K/Q5_K weights, Q8_K activation rows of <paramref name="aRowBytes"/> at <paramref name="a"/>; bit-identical to
+    /// the row dots. False, writing nothing, for other types, other batch sizes or without AVX2 + FMA.
+    /// </summary>
+    public static bool TryMatMulSmall(Gguf.GgmlType type, byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes,
+        int batch, int n, float* y, int yStride)
+    {
+        if (!IsSupported || batch < 2 || batch > MaxSmallBatch) return false;
+        switch (type)
+        {
+            case Gguf.GgmlType.Q4_K: SmallQ4_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride); return true;
+            case Gguf.GgmlType.Q5_K: SmallQ5_K(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride); return true;
+            default: return false;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SmallQ4_K(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n, float* y, int yStride)
+    {
+        SmallK4<IsQ4>(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SmallQ5_K(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n, float* y, int yStride)
+    {
+        SmallK4<IsQ5>(w, rowBytes, r0, r1, a, aRowBytes, batch, n, y, yStride);
+    }
+
+    /// <summary>Compile-time type switch: the JIT compiles <see cref="SmallK4{T}"/> once per struct, with the flag constant.</summary>
+    private interface IKFlag
+    {
+        bool Q5 { get; }
+    }
+
+    private struct IsQ4 : IKFlag
+    {
+        public readonly bool Q5 => false;
+    }
+
+    private struct IsQ5 : IKFlag
+    {
+        public readonly bool Q5 => true;
+    }
+
+    /// <summary>Too many locals to be inlined, so specialized per type through <typeparamref name="T"/> instead.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SmallK4<T>(byte* w, long rowBytes, int r0, int r1, byte* a, long aRowBytes, int batch, int n,
+        float* y, int yStride) where T : struct, IKFlag
+    {
+        bool q5 = default(T).Q5;
+        // per activation row b: acc8 in a{b}, accM (Q5_K: summs in element 0) in m{b}
+        int nb = n / 256, bs = q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+        var m4 = Vector256.Create((byte)0xF);
+        for (int r = r0; r < r1; r++)
+        {
+            byte* x = w + r * rowBytes;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector128<float> m0 = default, m1 = default, m2 = default, m3 = default;
+            for (int i = 0; i < nb; i++)
+            {
+                byte* xb = x + i * bs;
+                for (int o = 0; o < bs; o += 64) Sse.Prefetch0(xb + StreamAhead + o);
+                var sm = ScalesMinsK4(xb + 4);
+                var sc = Sse41.ConvertToVector128Int16(sm);
+                var scw = Vector256.Create(sc, sc).AsByte();
+                var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8));
+                float d = Fp16.ToFloat(*(ushort*)xb), dm = Fp16.ToFloat(*(ushort*)(xb + 2));
+                byte* qs = xb + (q5 ? 48 : 16);
+                var v0 = Vector256.Load(qs);
+                var v1 = Vector256.Load(qs + 32);
+                var v2 = Vector256.Load(qs + 64);
+                var v3 = Vector256.Load(qs + 96);
+                // sub-block s: nibbles (low of byte j for s = 2j, high for 2j + 1) | Q5_K: bit s of qh at bit 4
+                var w0 = v0 & m4;
+                var w1 = Vector256.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & m4;
+                var w2 = v1 & m4;
+                var w3 = Vector256.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & m4;
+                var w4 = v2 & m4;
+                var w5 = Vector256.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & m4;
+                var w6 = v3 & m4;
+                var w7 = Vector256.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & m4;
+                if (q5)
+                {
+                    var hb = Vector256.Load(xb + 16).AsUInt16();
+                    var b4 = Vector256.Create((byte)0x10);
+                    w0 |= Vector256.ShiftLeft(hb, 4).AsByte() & b4;
+                    w1 |= Vector256.ShiftLeft(hb, 3).AsByte() & b4;
+                    w2 |= Vector256.ShiftLeft(hb, 2).AsByte() & b4;
+                    w3 |= Vector256.ShiftLeft(hb, 1).AsByte() & b4;
+                    w4 |= hb.AsByte() & b4;
+                    w5 |= Vector256.ShiftRightLogical(hb, 1).AsByte() & b4;
+                    w6 |= Vector256.ShiftRightLogical(hb, 2).AsByte() & b4;
+                    w7 |= Vector256.ShiftRightLogical(hb, 3).AsByte() & b4;
+                }
+                var s0 = Avx2.Shuffle(scw, Pick(0)).AsInt16();
+                var s1 = Avx2.Shuffle(scw, Pick(1)).AsInt16();
+                var s2 = Avx2.Shuffle(scw, Pick(2)).AsInt16();
+                var s3 = Avx2.Shuffle(scw, Pick(3)).AsInt16();
+                var s4 = Avx2.Shuffle(scw, Pick(4)).AsInt16();
+                var s5 = Avx2.Shuffle(scw, Pick(5)).AsInt16();
+                var s6 = Avx2.Shuffle(scw, Pick(6)).AsInt16();
+                var s7 = Avx2.Shuffle(scw, Pick(7)).AsInt16();
+                {
+                    var yb = (BlockQ8_K*)(a + 0 * aRowBytes) + i;
+                    sbyte* q8 = yb->Qs;
+                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
+                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
+                    float yd = yb->D;
+                    a0 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a0);
+                    m0 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m0);
+                }
+                {
+                    var yb = (BlockQ8_K*)(a + 1 * aRowBytes) + i;
+                    sbyte* q8 = yb->Qs;
+                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
+                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
+                    float yd = yb->D;
+                    a1 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a1);
+                    m1 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m1);
+                }
+                if (batch > 2) {
+                    var yb = (BlockQ8_K*)(a + 2 * aRowBytes) + i;
+                    sbyte* q8 = yb->Qs;
+                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
+                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
+                    float yd = yb->D;
+                    a2 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a2);
+                    m2 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m2);
+                }
+                if (batch > 3) {
+                    var yb = (BlockQ8_K*)(a + 3 * aRowBytes) + i;
+                    sbyte* q8 = yb->Qs;
+                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
+                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
+                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
+                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
+                    float yd = yb->D;
+                    a3 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a3);
+                    m3 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m3);
+                }
+            }
+            y[r] = Finish(a0, m0, q5);
+            y[(long)yStride + r] = Finish(a1, m1, q5);
+            if (batch > 2) y[2L * yStride + r] = Finish(a2, m2, q5);
+            if (batch > 3) y[3L * yStride + r] = Finish(a3, m3, q5);
+        }
+    }
+
+    /// <summary>The mins term of one block and activation row (Q4_K accM; Q5_K summs in element 0), as the row dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> MinsSmall(Vector128<short> mins, Vector128<short> s32, float dmin, bool q5, Vector128<float> accM)
+    {
+        var prod = Sse2.MultiplyAddAdjacent(mins, s32);
+        if (q5)
+        {
+            int hs = prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3);
+            return Vector128.CreateScalarUnsafe(MathF.FusedMultiplyAdd(dmin, hs, accM.ToScalar()));
+        }
+        return Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
+    }
+
+    /// <summary>hsum_float_8(acc8) + hsum(accM) (Q5_K: + summs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Finish(Vector256<float> acc, Vector128<float> accM, bool q5) => HSum(acc) + (q5 ? accM.ToScalar() : HSum(accM));
+
     // ---- Q6_K ---------------------------------------------------------------------------------------------------
     // Row dot: chunk c (q8[32c..32c+31]) has scales s[2c] (lanes 0-3) and s[2c+1] (lanes 4-7); sumi8 lane l =
     // Σ_c scale·(Σ_{t<4} q6·q8 − Σ_{t<4} 32·q8) over bytes 4l..4l+3 of each half. Here the 16-bit pairs of 32·q8

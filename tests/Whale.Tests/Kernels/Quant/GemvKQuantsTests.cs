@@ -75,6 +75,61 @@ public unsafe class GemvKQuantsTests
         }
     }
 
+    public static TheoryData<GgmlType> SmallBatchTypes() => new() { GgmlType.Q4_K, GgmlType.Q5_K };
+
+    [Theory]
+    [MemberData(nameof(SmallBatchTypes))]
+    public void SmallBatchEqualsRowDotBitForBit(GgmlType type)
+    {
+        if (!GemvKQuants.IsSupported)
+        {
+            RefusedWithoutAvx2(type);
+            return;
+        }
+        var rng = new Random(8765 + (int)type);
+        foreach (int n in Lengths)
+            foreach (var (r0, r1) in Ranges)
+                for (int batch = 2; batch <= GemvKQuants.MaxSmallBatch; batch++)
+                {
+                    long rb = GgmlTypeTraits.RowBytes(type, n), ab = GgmlTypeTraits.RowBytes(GgmlType.Q8_K, n);
+                    var w = KQuantData.RandomWeights(type, r1, n, rng);
+                    var a = KQuantData.RandomActivations(batch, n, rng);
+                    int stride = r1 + 3;
+                    var y = new float[batch * stride];
+                    y.AsSpan().Fill(float.NaN);
+                    fixed (byte* pw = w)
+                    fixed (byte* pa = a)
+                    fixed (float* py = y)
+                    {
+                        Assert.True(GemvKQuants.TryMatMulSmall(type, pw, rb, r0, r1, pa, ab, batch, n, py, stride));
+                        for (int b = 0; b < batch; b++)
+                            for (int r = 0; r < stride; r++)
+                            {
+                                float v = y[b * stride + r];
+                                if (r < r0 || r >= r1)
+                                {
+                                    Assert.True(float.IsNaN(v), $"wrote outside rows [{r0}, {r1}) at r={r} b={b}");
+                                    continue;
+                                }
+                                float e = RowDot(type, pw + r * rb, pa + b * ab, n);
+                                if (BitConverter.SingleToInt32Bits(e) != BitConverter.SingleToInt32Bits(v))
+                                    Assert.Fail($"{type} n={n} rows [{r0}, {r1}) batch={batch}: y[{b},{r}] = {v:R}, row dot {e:R}");
+                            }
+                    }
+                }
+    }
+
+    [Fact]
+    public void SmallBatchRefusesOtherTypesAndSizes()
+    {
+        float y = float.NaN;
+        byte dummy = 0;
+        Assert.False(GemvKQuants.TryMatMulSmall(GgmlType.Q6_K, &dummy, 210, 0, 1, &dummy, 292, 2, 256, &y, 1));
+        Assert.False(GemvKQuants.TryMatMulSmall(GgmlType.Q4_K, &dummy, 144, 0, 1, &dummy, 292, 1, 256, &y, 1));
+        Assert.False(GemvKQuants.TryMatMulSmall(GgmlType.Q4_K, &dummy, 144, 0, 1, &dummy, 292, GemvKQuants.MaxSmallBatch + 1, 256, &y, 1));
+        Assert.True(float.IsNaN(y));
+    }
+
     [Fact]
     public void OtherTypesAreRefused()
     {
