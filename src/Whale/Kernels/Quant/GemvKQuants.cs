@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Whale.Kernels.Quant;
 
 /// <summary>
-/// Single-activation-row products (decode, batch 1) for Q4_K/Q5_K/Q6_K × Q8_K, bit-identical to the row dots
-/// <see cref="VecDot.Q4_KQ8_K"/>, <see cref="VecDot.Q5_KQ8_K"/> and <see cref="VecDot.Q6_KQ8_K"/>.
+/// Products with one activation row (decode) for Q4_K/Q5_K/Q6_K × Q8_K, and with 2-4 rows for Q4_K/Q5_K
+/// (<see cref="TryMatMulSmall"/>), bit-identical to the row dots <see cref="VecDot.Q4_KQ8_K"/>,
+/// <see cref="VecDot.Q5_KQ8_K"/> and <see cref="VecDot.Q6_KQ8_K"/>.
 /// </summary>
 /// <remarks>
 /// Four weight rows per pass: per super-block the activation's quants, its 32-value sums (from the Q8_K bsums)
@@ -16,7 +17,8 @@ namespace Whale.Kernels.Quant;
 /// vpdpwssd, instead of vpdpbusd + vpmulld); each lane holds the same four values as in the row dot. The float
 /// steps are the row dot's own: per super-block acc8 = fma(yD·xD, (float)sumi8, acc8) [Q4_K: accM =
 /// fma(−yD·xDmin, (float)prod4, accM); Q5_K: summs = fma(−yD·xDmin, Σ prod4, summs)], then hsum_float_8(acc8)
-/// [+ hsum(accM) | + summs]. Rows left over after the groups of four run the row dot itself. No allocation.
+/// [+ hsum(accM) | + summs]. Rows left over after the groups of four run the row dot itself. Weights are
+/// prefetched ahead (<see cref="PrefetchStep"/>). No allocation.
 /// </remarks>
 internal static unsafe class GemvKQuants
 {
