@@ -126,6 +126,13 @@ public sealed unsafe class WeightMatrix : IDisposable
                 TileQ8_0.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
             return;
         }
+        if (batch <= GemvKQuants.MaxSmallBatch)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                if (batch == 1 ? GemvKQuants.TryMatVec(Type, Data, RowBytes, rowStart, rowEnd, pq, n, py)
+                    : GemvKQuants.TryMatMulSmall(Type, Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows)) return;
+        }
         if (batch >= 2)
         {
             fixed (byte* pq = qx)
