@@ -11,7 +11,7 @@ public static class TrainingCli
 {
     private const string Usage = """
 usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sft-out PATH] [--work DIR]
-                   [--seed N] [--threads N] [--resume-from pretrain|sft] [--no-mtp] [--eval-per-task N]
+                   [--seed N] [--threads N] [--resume-from pretrain|sft] [--init-from GGUF] [--no-mtp] [--eval-per-task N]
        whale train eval --model PATH [--per-task N] [--temperature T] [--seed N] [--threads N]
 """;
 
@@ -39,11 +39,12 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     string? sftOut = opts.GetValueOrDefault("sft-out");
                     using var log = new TrainingLog(stdout, Path.Combine(work, "train.log"));
                     var pipeline = new TrainingPipeline(recipe, work, log, threads);
-                    pipeline.Run(outPath, sftOut, opts.GetValueOrDefault("resume-from"), !opts.ContainsKey("no-mtp"));
+                    string? initFrom = opts.GetValueOrDefault("init-from");
+                    pipeline.Run(outPath, sftOut, opts.GetValueOrDefault("resume-from"), !opts.ContainsKey("no-mtp"), initFrom);
                     int perTask = int.Parse(Opt("eval-per-task", recipe.EvalPerTask.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                     if (perTask > 0)
                     {
-                        TrainingPipeline.Evaluate(sftOut ?? Path.Combine(work, "sft.gguf"), perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
+                        TrainingPipeline.Evaluate(initFrom ?? sftOut ?? Path.Combine(work, "sft.gguf"), perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
                         TrainingPipeline.Evaluate(outPath, perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
                     }
                     return 0;
@@ -62,7 +63,7 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     return 2;
             }
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException or InvalidOperationException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return 1;

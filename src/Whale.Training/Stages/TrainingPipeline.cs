@@ -24,9 +24,15 @@ public sealed class TrainingPipeline(Recipe recipe, string workDir, TrainingLog 
 
     public string Checkpoint(string stage) => Path.Combine(workDir, stage + ".pt");
 
-    /// <summary>Runs the stages after <paramref name="resumeFrom"/> (null: all); writes the final GGUF and the SFT GGUF.</summary>
-    public void Run(string outPath, string? sftOut, string? resumeFrom, bool exportMtp = true)
+    /// <summary>
+    /// Runs the stages after <paramref name="resumeFrom"/> (null: all); writes the final GGUF and the SFT GGUF. The
+    /// resumed weights come from the stage's checkpoint, or from <paramref name="initFrom"/>, a GGUF this recipe exported
+    /// at the end of that stage (e.g. the committed SFT file).
+    /// </summary>
+    public void Run(string outPath, string? sftOut, string? resumeFrom, bool exportMtp = true, string? initFrom = null)
     {
+        if (initFrom is not null && resumeFrom is null)
+            throw new ArgumentException("--init-from needs --resume-from STAGE (the stage whose weights the file holds)");
         Directory.CreateDirectory(workDir);
         set_num_threads(threads);
         manual_seed(recipe.Seed);
@@ -42,8 +48,9 @@ public sealed class TrainingPipeline(Recipe recipe, string workDir, TrainingLog 
         {
             int k = Array.IndexOf(StageNames, resumeFrom);
             if (k < 0) throw new ArgumentException($"unknown stage '{resumeFrom}' (known: {string.Join(", ", StageNames)})");
-            model.load(Checkpoint(resumeFrom));
-            log.Line($"resumed from {Checkpoint(resumeFrom)}");
+            if (initFrom is not null) GgufImporter.Import(model, Vocab, initFrom);
+            else model.load(Checkpoint(resumeFrom));
+            log.Line($"resumed after {resumeFrom} from {initFrom ?? Checkpoint(resumeFrom)}");
             start = k + 1;
         }
         var trainer = new LanguageModelTrainer(model, recipe, log);
