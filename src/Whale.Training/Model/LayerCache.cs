@@ -11,6 +11,12 @@ public sealed class LayerCache : IDisposable
 
     public int Length => KNope is null ? 0 : (int)KNope.shape[2];
 
+    /// <summary>
+    /// Key positions no query may attend to, [B, S'] with S' at least the cached length (true = padding), for batches of
+    /// left-padded prompts; null when every position is real. Owned by the caller (one tensor for all layers).
+    /// </summary>
+    public Tensor? Padding { get; init; }
+
     /// <summary>Appends the new positions and returns the full keys/values.</summary>
     public (Tensor KNope, Tensor V, Tensor KPe) Append(Tensor kNope, Tensor v, Tensor kPe)
     {

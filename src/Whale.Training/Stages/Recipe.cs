@@ -24,6 +24,13 @@ public sealed record Recipe
     public float GrpoClip { get; init; } = 0.2f;
     public float GrpoKl { get; init; } = 0.04f;
     public float GrpoTemperature { get; init; } = 1.0f;
+    /// <summary>Weight of the format reward next to accuracy.</summary>
+    public float GrpoFormatWeight { get; init; } = 0.2f;
+    /// <summary>
+    /// True: GRPO's advantages (r - mean) / std and per-completion token means; false: Dr. GRPO's (r - mean) and token
+    /// sums divided by <see cref="MaxNewTokens"/>.
+    /// </summary>
+    public bool GrpoScaleByStd { get; init; } = true;
     /// <summary>
     /// Relative frequency of add, sub, mul, countdown prompts in GRPO; null draws kinds uniformly (the shipped run).
     /// [1, 1, 2, 4] with 16 prompts, 60 steps, lr 1e-4 was tried (docs/TRAINING.md): no better on held-out problems.
