@@ -123,20 +123,18 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
     /// <summary>The inner updates on one step's rows; returns the summed loss and the mean per-token KL of the last update.</summary>
     private (float Loss, float Kl) Update(optim.Optimizer opt, List<(int[] Prompt, int[] Completion)> rows, float[] advantages, int pad)
     {
-        var chunks = new List<(Tensor Seqs, Tensor Mask, Tensor Adv, Tensor Old, Tensor Ref)>();
+        var chunks = new List<(Tensor Seqs, Tensor Mask, Tensor Adv, Tensor Ref)>();
         for (int start = 0; start < rows.Count; start += MicroBatch)
         {
             int len = Math.Min(MicroBatch, rows.Count - start);
             var (seqs, mask) = Pack(rows.GetRange(start, len), pad);
-            Tensor old, refLp;
-            using (no_grad())
-            {
-                policy.eval();
-                old = TokenLogProbs(policy, seqs, recipe.GrpoTemperature).detach();
-                refLp = TokenLogProbs(reference, seqs, recipe.GrpoTemperature).detach();
-            }
-            chunks.Add((seqs, mask, tensor(advantages.AsSpan(start, len).ToArray()), old, refLp));
+            Tensor refLp;
+            using (no_grad()) refLp = TokenLogProbs(reference, seqs, recipe.GrpoTemperature).detach();
+            chunks.Add((seqs, mask, tensor(advantages.AsSpan(start, len).ToArray()), refLp));
         }
+        // the policy that sampled ("old") is the policy before the first update: its log-probabilities are those of the
+        // first inner pass, so they need no pass of their own
+        var old = new Tensor[chunks.Count];
         float tokenNorm = recipe.GrpoScaleByStd ? 0f : recipe.MaxNewTokens;
         float lossSum = 0, klSum = 0, tokens = 0;
         policy.train();
@@ -144,12 +142,14 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
         {
             opt.zero_grad();
             klSum = 0; tokens = 0;
-            foreach (var (seqs, mask, adv, old, refLp) in chunks)
+            for (int c = 0; c < chunks.Count; c++)
             {
+                var (seqs, mask, adv, refLp) = chunks[c];
                 using var scope = NewDisposeScope();
                 var logp = TokenLogProbs(policy, seqs, recipe.GrpoTemperature);
+                if (inner == 0) old[c] = logp.detach().clone().MoveToOuterDisposeScope();
                 // each chunk's mean over its rows, weighted by its share of the rows: the mean over all rows
-                var loss = GrpoMath.Loss(logp, old, refLp, adv, mask, recipe.GrpoClip, recipe.GrpoKl, tokenNorm) * (seqs.shape[0] / (float)rows.Count);
+                var loss = GrpoMath.Loss(logp, old[c], refLp, adv, mask, recipe.GrpoClip, recipe.GrpoKl, tokenNorm) * (seqs.shape[0] / (float)rows.Count);
                 loss.backward();
                 lossSum += loss.item<float>();
                 using (no_grad())
@@ -163,7 +163,8 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
             opt.step();
             foreach (var moe in policy.MoeLayers()) moe.UpdateBias(recipe.BiasGamma);
         }
-        foreach (var c in chunks) { c.Seqs.Dispose(); c.Mask.Dispose(); c.Adv.Dispose(); c.Old.Dispose(); c.Ref.Dispose(); }
+        foreach (var o in old) o.Dispose();
+        foreach (var c in chunks) { c.Seqs.Dispose(); c.Mask.Dispose(); c.Adv.Dispose(); c.Ref.Dispose(); }
         return (lossSum, klSum / Math.Max(1, tokens));
     }
 }
