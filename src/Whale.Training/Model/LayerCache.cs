@@ -18,7 +18,7 @@ public sealed class LayerCache : IDisposable
     /// Key positions no query may attend to, [B, S'] with S' at least the cached length (true = padding), for batches of
     /// left-padded prompts; null when every position is real. Owned by the caller (one tensor for all layers).
     /// </summary>
-    public Tensor? Padding { get; init; }
+    public Tensor? Padding { get; set; }
 
     /// <summary>Appends the new positions and returns the full keys/values.</summary>
     public (Tensor KNope, Tensor V, Tensor KPe) Append(Tensor kNope, Tensor v, Tensor kPe)
@@ -53,6 +53,22 @@ public sealed class LayerCache : IDisposable
         V = _v.narrow(2, 0, Length).MoveToOuterDisposeScope();
         KPe = _pe.narrow(1, 0, Length).MoveToOuterDisposeScope();
         return (KNope, V, KPe);
+    }
+
+    /// <summary>Keeps only the given batch rows (ids [B'] into the current rows), e.g. when the others finished.</summary>
+    public void KeepRows(Tensor rows)
+    {
+        using var _ = no_grad();
+        if (_k is null) return;
+        var k = _k.index_select(0, rows).MoveToOuterDisposeScope();
+        var v = _v!.index_select(0, rows).MoveToOuterDisposeScope();
+        var pe = _pe!.index_select(0, rows).MoveToOuterDisposeScope();
+        int length = Length;
+        Dispose();
+        (_k, _v, _pe, Length) = (k, v, pe, length);
+        KNope = _k.narrow(2, 0, Length).MoveToOuterDisposeScope();
+        V = _v.narrow(2, 0, Length).MoveToOuterDisposeScope();
+        KPe = _pe.narrow(1, 0, Length).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

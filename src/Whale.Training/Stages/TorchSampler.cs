@@ -39,26 +39,47 @@ public static class TorchSampler
             for (int k = 0; k < p.Length; k++) ids0[r * longest + shift + k] = p[k];
         }
         bool padded = prompts.Any(p => p.Length != longest);
-        using var padding = tensor(pad, [rows, longest + maxNew]);
-        var caches = Enumerable.Range(0, model.Config.Layers).Select(_ => new LayerCache { Padding = padded ? padding : null }).ToList();
+        var padding = padded ? tensor(pad, [rows, longest + maxNew]) : null;
+        var caches = Enumerable.Range(0, model.Config.Layers).Select(_ => new LayerCache { Padding = padding }).ToList();
+        var active = Enumerable.Range(0, rows).ToList();                  // batch row -> sample row
         var cur = tensor(ids0, [rows, longest]);
-        for (int step = 0; step < maxNew && !done.All(d => d); step++)
+        for (int step = 0; step < maxNew && active.Count > 0; step++)
         {
             using var scope = NewDisposeScope();
             var (logits, _) = model.Forward(cur, caches);
-            var last = logits.select(1, -1);                              // [R, V]
+            var last = logits.select(1, -1);                              // [A, V]
             Tensor next;
             if (temperature <= 0) next = last.argmax(-1);
             else next = multinomial(F.softmax(last / temperature, -1), 1, generator: rng).squeeze(1);
             var ids = next.data<long>().ToArray();
-            for (int r = 0; r < rows; r++)
+            int finished = 0;
+            for (int b = 0; b < active.Count; b++)
             {
-                if (done[r]) { ids[r] = eosId; continue; }
-                seqs[r].Add((int)ids[r]);
-                if (ids[r] == eosId) done[r] = true;
+                if (done[active[b]]) { ids[b] = eosId; continue; }  // finished, not dropped yet
+                seqs[active[b]].Add((int)ids[b]);
+                if (ids[b] == eosId) { done[active[b]] = true; finished++; }
             }
+            // drop finished rows from the batch once a quarter of it is done (each drop copies the caches)
+            if (finished > 0 && active.Count(r => done[r]) * 4 >= active.Count)
+            {
+                var keep = Enumerable.Range(0, active.Count).Where(b => !done[active[b]]).ToArray();
+                using var keepT = tensor(keep.Select(b => (long)b).ToArray());
+                foreach (var c in caches) c.KeepRows(keepT);
+                if (padding is not null)
+                {
+                    var kept = padding.index_select(0, keepT).MoveToOuterDisposeScope();
+                    padding.Dispose();
+                    padding = kept;
+                    foreach (var c in caches) c.Padding = padding;
+                }
+                active = keep.Select(b => active[b]).ToList();
+                ids = keep.Select(b => ids[b]).ToArray();
+            }
+            cur.Dispose();
             cur = tensor(ids).unsqueeze(1).MoveToOuterDisposeScope();
         }
+        cur.Dispose();
+        padding?.Dispose();
         foreach (var c in caches) c.Dispose();
         model.train();
         return seqs.Select(s => s.ToArray()).ToList();

@@ -21,13 +21,19 @@ public class TorchSamplerTests
         var model = TestModels.Model(6);
         var prompts = Prompts();
         Assert.Equal(3, prompts.Length); // three different lengths, so two rows are left-padded
-        var batched = TorchSampler.Sample(model, prompts, 2, 12, 0f, 1, new Generator(1));
+        // "EOS" = a greedy token of one prompt that another never produces, so some rows finish early and leave the
+        // batch while others go on
+        var free = prompts.Select(p => TorchSampler.Sample(model, p, 1, 12, 0f, -1, new Generator(1))[0]).ToList();
+        int eos = free.SelectMany(a => a.Skip(1)).First(t => free.Any(b => !b.Contains(t)));
+        var alone = prompts.Select(p => TorchSampler.Sample(model, p, 1, 12, 0f, eos, new Generator(1))[0]).ToList();
+        Assert.Contains(alone, a => a.Length < 12 && a[^1] == eos);
+        Assert.Contains(alone, a => a.Length == 12);
+        var batched = TorchSampler.Sample(model, prompts, 2, 12, 0f, eos, new Generator(1));
         Assert.Equal(6, batched.Count);
         for (int p = 0; p < prompts.Length; p++)
         {
-            var alone = TorchSampler.Sample(model, prompts[p], 1, 12, 0f, 1, new Generator(1))[0];
-            Assert.Equal(alone, batched[p * 2]);
-            Assert.Equal(alone, batched[p * 2 + 1]);
+            Assert.Equal(alone[p], batched[p * 2]);
+            Assert.Equal(alone[p], batched[p * 2 + 1]);
         }
     }
 
