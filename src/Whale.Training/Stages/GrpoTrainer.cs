@@ -78,6 +78,7 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
         int kinds = TaskGenerator.Kinds.Count, G = recipe.GrpoGroup;
         for (int step = 1; step <= recipe.GrpoSteps; step++)
         {
+            using var scope = NewDisposeScope(); // every tensor of the step, the no-grad passes' included
             var problems = Enumerable.Range(0, recipe.GrpoPrompts).Select(_ => NextProblem()).ToList();
             var prompts = problems.Select(p => encoder.Prompt(p.Question)).ToList();
             var sampleTime = Stopwatch.StartNew();
