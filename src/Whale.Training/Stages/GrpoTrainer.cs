@@ -162,7 +162,7 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
             }
             nn.utils.clip_grad_norm_(policy.parameters(), 1.0);
             opt.step();
-            foreach (var moe in policy.MoeLayers()) moe.UpdateBias(recipe.BiasGamma);
+            foreach (var moe in policy.MoeLayers()) moe.UpdateBias(recipe.GrpoBiasGamma);
         }
         foreach (var o in old) o.Dispose();
         foreach (var c in chunks) { c.Seqs.Dispose(); c.Mask.Dispose(); c.Adv.Dispose(); c.Ref.Dispose(); }

@@ -16,6 +16,12 @@ public sealed record Recipe
     public float MtpWeight { get; init; } = 0.3f;
     /// <summary>Bias update speed of the auxiliary-loss-free balancing.</summary>
     public float BiasGamma { get; init; } = 0.002f;
+    /// <summary>
+    /// Bias update speed during GRPO. 0: the routing stays as SFT left it. Balancing on at the pretraining speed moved
+    /// the biases by up to 0.16 over a run (the router's weak RL gradient no longer holds them in place), which re-routed
+    /// tokens and cost held-out accuracy on every task.
+    /// </summary>
+    public float GrpoBiasGamma { get; init; }
     public int GrpoSteps { get; init; } = 80;
     public int GrpoPrompts { get; init; } = 8;
     public int GrpoGroup { get; init; } = 8;
