@@ -87,7 +87,7 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
             var advs = new List<float>();
             var acc = new float[kinds];
             var count = new int[kinds];
-            float rewardSum = 0, fmtSum = 0;
+            float rewardSum = 0, fmtSum = 0, reasonSum = 0;
             int groups = 0;
             for (int i = 0; i < problems.Count; i++)
             {
@@ -99,8 +99,9 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
                     bool stopped = ids.Length > 0 && ids[^1] == tok.EosId;
                     string text = tok.Decode(stopped ? ids[..^1] : ids);
                     float a = Rewards.Accuracy(problem, text), fmt = stopped ? Rewards.Format(text) : 0f;
-                    rewards[g] = a + recipe.GrpoFormatWeight * fmt;
-                    rewardSum += rewards[g]; fmtSum += fmt;
+                    float reason = Rewards.Reasoning(problem, text);
+                    rewards[g] = a + recipe.GrpoReasoningWeight * reason + recipe.GrpoFormatWeight * fmt;
+                    rewardSum += rewards[g]; fmtSum += fmt; reasonSum += reason;
                     acc[(int)problem.Kind] += a; count[(int)problem.Kind]++;
                 }
                 var adv = GrpoMath.Advantages(rewards, scaleByStd: recipe.GrpoScaleByStd);
@@ -117,7 +118,7 @@ public sealed class GrpoTrainer(DeepSeekV3Model policy, DeepSeekV3Model referenc
             var perKind = string.Join(" ", TaskGenerator.Kinds.Where(k => count[(int)k] > 0)
                 .Select(k => string.Create(CultureInfo.InvariantCulture, $"{k.ToString().ToLowerInvariant()} {acc[(int)k] / count[(int)k]:F2}")));
             log.Progress("grpo", step, recipe.GrpoSteps, sw.Elapsed, string.Create(CultureInfo.InvariantCulture,
-                $"reward {rewardSum / n:F3} acc {acc.Sum() / n:F3} ({perKind}) format {fmtSum / n:F3} groups {groups} loss {lossSum:F4} kl {klSum:F4} time {sampleSeconds:F1}+{updateTime.Elapsed.TotalSeconds:F1}s"));
+                $"reward {rewardSum / n:F3} acc {acc.Sum() / n:F3} ({perKind}) reasoning {reasonSum / n:F3} format {fmtSum / n:F3} groups {groups} loss {lossSum:F4} kl {klSum:F4} time {sampleSeconds:F1}+{updateTime.Elapsed.TotalSeconds:F1}s"));
         }
     }
 

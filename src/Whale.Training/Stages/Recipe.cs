@@ -30,6 +30,11 @@ public sealed record Recipe
     public float GrpoClip { get; init; } = 0.2f;
     public float GrpoKl { get; init; } = 0.04f;
     public float GrpoTemperature { get; init; } = 1.0f;
+    /// <summary>
+    /// Weight of the reasoning reward (<see cref="Data.Rewards.Reasoning"/>: every step of the working is true) next to
+    /// accuracy; 0 rewards the answer alone, as R1 does.
+    /// </summary>
+    public float GrpoReasoningWeight { get; init; }
     /// <summary>Weight of the format reward next to accuracy.</summary>
     public float GrpoFormatWeight { get; init; } = 0.2f;
     /// <summary>
