@@ -22,6 +22,17 @@ internal static class TestModels
         return new DeepSeekV3Model(edit is null ? c : edit(c));
     }
 
+    public static Qwen2Model Student(int seed, Func<TinyQwen2Config, TinyQwen2Config>? edit = null)
+    {
+        set_num_threads(1);
+        manual_seed(seed);
+        var c = TinyQwen2Config.Smoke(Vocab.Count);
+        return new Qwen2Model(edit is null ? c : edit(c));
+    }
+
+    /// <summary>The committed default model (the teacher of the shipped student).</summary>
+    public static string TeacherPath() => Path.Combine(RepoRoot(), "models", "whale-r1-tiny.gguf");
+
     public static string RepoRoot()
     {
         for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))

@@ -4,11 +4,12 @@ using BenchmarkDotNet.Jobs;
 
 namespace Whale.Bench.Kernels;
 
-/// <summary>Short jobs (the machine is shared and kernels are stable) plus a GB/s column.</summary>
+/// <summary>Short jobs (the machine is shared and kernels are stable) plus GB/s and GMAC/s columns.</summary>
 internal static class KernelConfig
 {
     public static IConfig Create() => DefaultConfig.Instance
         .AddJob(Job.ShortRun.WithId("short"))
         .AddColumn(new ThroughputColumn())
+        .AddColumn(new MacColumn())
         .WithOptions(ConfigOptions.JoinSummary);
 }

@@ -6,7 +6,8 @@ namespace Whale.Bench.Kernels;
 /// <summary>
 /// One thread, y = W·x for a 1536-column weight: <c>Batch</c> 1 is the decode matrix-vector product (memory-bound
 /// at Rows 65536, about 100 MB in Q8_0, past most of the L3; cache-resident at Rows 2048), larger batches are
-/// prompt-processing tiles. GB/s = weight bytes / time (activation conversion included).
+/// prompt-processing tiles. GB/s = weight bytes / time, GMAC/s = Rows · Cols · Batch / time (activation conversion
+/// included). Q8_0 kernels alone, old vs new and more batch sizes: <see cref="Q8_0TileBenchmarks"/>.
 /// </summary>
 public class MatMulBenchmarks : IDisposable
 {
@@ -26,6 +27,9 @@ public class MatMulBenchmarks : IDisposable
 
     public static long BytesPerOperation(string method, Func<string, object?> p)
         => GgmlTypeTraits.RowBytes((GgmlType)p("Type")!, Cols) * (int)p("Rows")!;
+
+    public static double MacsPerOperation(string method, Func<string, object?> p)
+        => (double)Cols * (int)p("Rows")! * (int)p("Batch")!;
 
     [GlobalSetup]
     public void Setup()

@@ -9,7 +9,9 @@ namespace Whale.Cli.Commands;
 /// <summary>
 /// <c>whale bench</c>: llama-bench-style throughput of a GGUF model: ppN (prompt processing) and tgN (generation)
 /// tokens per second per thread count, repetitions summarized as median, mean and standard deviation; plus peak
-/// RSS, the machine's measured read bandwidth and the bandwidth a generation test achieved.
+/// RSS, the machine's measured read bandwidth and the bandwidth a generation test achieved. With <c>--mtp</c>:
+/// greedy generation of a chat answer with and without multi-token-prediction speculation, alternating repetitions,
+/// with the drafts' acceptance rate.
 /// </summary>
 internal static class BenchCommand
 {
@@ -23,9 +25,11 @@ internal static class BenchCommand
         var reps = new Option<int>("--reps", "-r") { Description = "repetitions per test", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "print one JSON object per test and thread count instead of a table" };
         var noProbe = new Option<bool>("--no-probe") { Description = "skip the memory-bandwidth probe" };
+        var mtp = new Option<bool>("--mtp") { Description = "tg with and without MTP speculative decoding (greedy, from --mtp-prompt; no pp or depth tests)" };
+        var mtpPrompt = new Option<string>("--mtp-prompt") { Description = "user message the --mtp test answers (chat template applied)", DefaultValueFactory = _ => "What is 4821 + 379?" };
         var cmd = new Command("bench", "Measure prompt-processing and generation speed (llama-bench style)")
         {
-            model, threads, prompt, gen, depth, reps, json, noProbe,
+            model, threads, prompt, gen, depth, reps, json, noProbe, mtp, mtpPrompt,
         };
         cmd.SetAction(r =>
         {
@@ -35,6 +39,12 @@ internal static class BenchCommand
             int p = r.GetValue(prompt), n = r.GetValue(gen), repCount = r.GetValue(reps);
             if (p < 0 || n < 0 || p == 0 && n == 0) throw new ArgumentException("nothing to measure: -p and -n are both 0 (or negative)");
             if (repCount < 1) throw new ArgumentException("--reps must be at least 1");
+            if (r.GetValue(mtp))
+            {
+                if (n <= 0) throw new ArgumentException("--mtp measures generation: -n must be at least 1");
+                RunMtp(io, path, threadList, n, repCount, r.GetValue(mtpPrompt)!, r.GetValue(json));
+                return 0;
+            }
             var tests = new List<BenchmarkTest>();
             foreach (int d in depthList)
             {
@@ -63,9 +73,13 @@ internal static class BenchCommand
         var batchTokens = new Option<int>("--batch-tokens") { Description = "continuous: most tokens per step", DefaultValueFactory = _ => 256 };
         var ctx = new Option<int>("--ctx") { Description = "context size per sequence", DefaultValueFactory = _ => 1024 };
         var noPrefixCache = new Option<bool>("--no-prefix-cache") { Description = "continuous: prefix caching off (every prompt prefilled in full)" };
-        var cmd = new Command("serve", "Load-test the serving engine: throughput, TTFT, TPOT and cache-hit rate per concurrency")
+        var rate = new Option<double>("--request-rate") { Description = "conversations started per second, Poisson arrivals (0: closed loop, -c always in flight); -c caps those in flight", DefaultValueFactory = _ => 0 };
+        var turns = new Option<int>("--turns") { Description = "requests per conversation: each turn's prompt = the previous prompt + its answer + --turn-tokens new tokens", DefaultValueFactory = _ => 1 };
+        var turnTokens = new Option<int>("--turn-tokens") { Description = "new user tokens per follow-up turn", DefaultValueFactory = _ => 32 };
+        var seed = new Option<int>("--seed") { Description = "seed of prompts and arrivals", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("serve", "Load-test the serving engine: throughput, TTFT, TPOT, ITL, end-to-end latency and cache-hit rate per concurrency")
         {
-            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx, noPrefixCache,
+            model, threads, concurrency, requests, prompt, shared, gen, engineKind, maxSeqs, batchTokens, ctx, noPrefixCache, rate, turns, turnTokens, seed,
         };
         cmd.SetAction(r =>
         {
@@ -74,10 +88,17 @@ internal static class BenchCommand
             string kind = r.GetValue(engineKind)!;
             if (kind is not ("continuous" or "serial" or "both")) throw new ArgumentException("--engine must be continuous, serial or both");
             int p = r.GetValue(prompt), n = r.GetValue(gen), sp = r.GetValue(shared), c = r.GetValue(ctx);
-            if (p + n >= c) throw new ArgumentException("--prompt-tokens + --gen must be below --ctx");
+            var shape = new ServeWorkload
+            {
+                PromptTokens = p, SharedPrefixTokens = sp, GenerateTokens = n, RequestRate = r.GetValue(rate),
+                Turns = r.GetValue(turns), TurnTokens = r.GetValue(turnTokens), Seed = r.GetValue(seed),
+            };
+            if (shape.LongestSequence >= c) throw new ArgumentException($"the last turn needs {shape.LongestSequence} tokens (prompt, answers, new turns): raise --ctx");
             using var wm = WhaleModel.Load(path, new ModelOptions { Threads = r.GetValue(threads) ?? Environment.ProcessorCount, ContextSize = c });
-            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated, ctx {c}, {wm.Options.Threads} threads{(r.GetValue(noPrefixCache) ? ", prefix cache off" : "")}");
-            io.Out.WriteLine("| engine | concurrency | requests | gen tok/s | req/s | TTFT p50 ms | TTFT p90 ms | TPOT p50 ms | E2E p50 ms | cache hit | tokens/step |");
+            string arrivals = shape.RequestRate > 0 ? string.Create(CultureInfo.InvariantCulture, $"Poisson arrivals {shape.RequestRate:G3}/s") : "closed loop";
+            string multi = shape.Turns > 1 ? $", {shape.Turns} turns (+{shape.TurnTokens} tokens each)" : "";
+            io.Out.WriteLine($"{Path.GetFileName(path)}: prompt {p} tokens ({sp} shared), {n} generated{multi}, {arrivals}, ctx {c}, {wm.Options.Threads} threads{(r.GetValue(noPrefixCache) ? ", prefix cache off" : "")}");
+            io.Out.WriteLine("| engine | concurrency | requests | gen tok/s | req/s | TTFT p50 / p90 / p99 ms | TPOT p50 / p90 ms | ITL p50 / p90 / p99 ms | E2E p50 / p90 ms | cache hit | tokens/step |");
             io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             var kinds = kind == "both" ? new[] { "serial", "continuous" } : [kind];
             foreach (var k in kinds)
@@ -90,9 +111,9 @@ internal static class BenchCommand
                         : new SerialEngine(wm, new SerialEngineOptions { Parallel = level, ContextSize = c, MaxWaiting = 100_000 });
                     try
                     {
-                        var res = ServeBenchmark.RunAsync(engine, wm, level, count, p, sp, n).GetAwaiter().GetResult();
+                        var res = ServeBenchmark.RunAsync(engine, wm, shape with { Concurrency = level, Requests = count }).GetAwaiter().GetResult();
                         io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"| {k} | {level} | {res.Requests} | {res.GeneratedPerSecond:F2} | {res.RequestsPerSecond:F3} | {res.TtftMedianMs:F0} | {res.TtftP90Ms:F0} | {res.TpotMedianMs:F0} | {res.E2eMedianMs:F0} | {res.CacheHitRate:P0} | {(res.MeanBatchTokens > 0 ? res.MeanBatchTokens.ToString("F1", CultureInfo.InvariantCulture) : "")} |"));
+                            $"| {k} | {level} | {res.Requests} | {res.GeneratedPerSecond:F2} | {res.RequestsPerSecond:F3} | {res.Ttft.P50:F0} / {res.Ttft.P90:F0} / {res.Ttft.P99:F0} | {res.Tpot.P50:F0} / {res.Tpot.P90:F0} | {res.Itl.P50:F0} / {res.Itl.P90:F0} / {res.Itl.P99:F0} | {res.E2e.P50:F0} / {res.E2e.P90:F0} | {res.CacheHitRate:P0} | {(res.MeanBatchTokens > 0 ? res.MeanBatchTokens.ToString("F1", CultureInfo.InvariantCulture) : "")} |"));
                         io.Out.Flush();
                     }
                     finally
@@ -147,6 +168,85 @@ internal static class BenchCommand
                     $"threads {threads}: read-bandwidth probe {probeText}; peak RSS {ProcessMemory.PeakRss() / 1e9:F2} GB (file {new FileInfo(path).Length / 1e9:F2} GB, KV cache {bench.KvBytesPerPosition * (long)ctx / 1e6:F1} MB)"));
             }
         }
+    }
+
+    /// <summary>tg with and without MTP speculation, alternating plain and speculative repetitions per thread count.</summary>
+    private static void RunMtp(CliIo io, string path, IReadOnlyList<int> threadList, int n, int reps, string question, bool json)
+    {
+        if (!json)
+        {
+            io.Out.WriteLine("| model | threads | test | plain t/s (median) | MTP t/s (median) | speedup | drafts accepted | same tokens |");
+            io.Out.WriteLine("|---|---|---|---|---|---|---|---|");
+        }
+        foreach (int threads in threadList)
+        {
+            using var wm = WhaleModel.Load(path, new ModelOptions { Threads = threads });
+            if (wm.Model is not Whale.Models.IMtpModel { HasMtp: true } m)
+                throw new ArgumentException($"--mtp: {Path.GetFileName(path)} has no MTP block");
+            int[] prompt;
+            try { prompt = wm.TokenizeChat([new Whale.Tokenization.ChatMessage(Whale.Tokenization.ChatRole.User, question)]); }
+            catch (NotSupportedException) { prompt = wm.Tokenizer.Encode(question, addSpecial: true, parseSpecial: false); }
+            var bench = new SpeculativeBenchmark(m, prompt.Length + n + 2, wm.Options.BatchSize);
+            bench.Run(prompt, Math.Min(n, 8), speculate: false);                 // warm-up (page-in, JIT)
+            bench.Run(prompt, Math.Min(n, 8), speculate: true);
+            var plain = new double[reps];
+            var spec = new double[reps];
+            SpeculationStats stats = new();
+            bool same = true;
+            for (int i = 0; i < reps; i++)
+            {
+                var a = bench.Run(prompt, n, speculate: false);
+                var b = bench.Run(prompt, n, speculate: true);
+                plain[i] = a.TokensPerSecond;
+                spec[i] = b.TokensPerSecond;
+                stats = b.Stats;
+                same &= a.Tokens.SequenceEqual(b.Tokens);
+            }
+            var ps = new BenchmarkStats(plain);
+            var ss = new BenchmarkStats(spec);
+            string name = Path.GetFileName(path);
+            if (json)
+            {
+                io.Out.WriteLine(MtpJson(name, threads, prompt.Length, n, ps, ss, stats, same));
+                continue;
+            }
+            var (stepS, verifyS, draftS) = bench.MeasureCalls(prompt, Math.Max(5, 4 * reps));
+            io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"threads {threads}: per call (median) one-token step {stepS * 1e6:F0} us, two-token verify {verifyS * 1e6:F0} us ({verifyS / stepS:F2}x), MTP draft {draftS * 1e6:F0} us ({draftS / stepS:F2}x): speculation pays above {100 * Math.Max(0, (verifyS + draftS) / stepS - 1):F0}% acceptance"));
+            io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {threads} | tg{n} (prompt {prompt.Length}) | {ps.Median:F2} ± {ps.StdDev:F2} | {ss.Median:F2} ± {ss.StdDev:F2} | {ss.Median / ps.Median:F2}x | {stats.Accepted}/{stats.Drafted} ({stats.AcceptanceRate:P1}) | {(same ? "yes" : "NO")} |"));
+            io.Out.Flush();
+        }
+    }
+
+    private static string MtpJson(string model, int threads, int promptTokens, int n, BenchmarkStats plain, BenchmarkStats spec, SpeculationStats stats, bool same)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("engine", "whale");
+            w.WriteString("model", model);
+            w.WriteString("test", $"tg{n}-mtp");
+            w.WriteNumber("threads", threads);
+            w.WriteNumber("n_prompt", promptTokens);
+            w.WriteNumber("n_gen", n);
+            w.WriteNumber("reps", plain.Samples.Count);
+            w.WriteNumber("plain_tokens_per_second", Math.Round(plain.Median, 4));
+            w.WriteNumber("mtp_tokens_per_second", Math.Round(spec.Median, 4));
+            w.WriteStartArray("plain_samples");
+            foreach (var x in plain.Samples) w.WriteNumberValue(Math.Round(x, 4));
+            w.WriteEndArray();
+            w.WriteStartArray("mtp_samples");
+            foreach (var x in spec.Samples) w.WriteNumberValue(Math.Round(x, 4));
+            w.WriteEndArray();
+            w.WriteNumber("drafted", stats.Drafted);
+            w.WriteNumber("accepted", stats.Accepted);
+            w.WriteNumber("acceptance_rate", Math.Round(stats.AcceptanceRate, 4));
+            w.WriteBoolean("same_tokens", same);
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
     private static string Json(string model, long size, long parameters, int threads, BenchmarkTest test, BenchmarkStats stats,

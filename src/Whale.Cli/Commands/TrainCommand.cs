@@ -13,7 +13,7 @@ internal static class TrainCommand
 {
     public static Command Create(CliIo io)
     {
-        var cmd = new Command("train", "Train the default model (pretrain -> SFT -> GRPO -> GGUF) or score a GGUF: whale train [eval] [options]; see docs/TRAINING.md")
+        var cmd = new Command("train", "Train the default model (pretrain -> SFT -> GRPO -> GGUF -> qwen2 distillation), distill a GGUF or score one: whale train [distill|eval] [options]; see docs/TRAINING.md")
         {
             TreatUnmatchedTokensAsErrors = false,
         };

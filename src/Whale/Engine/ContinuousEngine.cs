@@ -31,13 +31,9 @@ public sealed class ContinuousEngine : IInferenceEngine
     private readonly List<Sequence> _scan = [];
     private readonly float[] _logits;
     private readonly int _vocab;
-    private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _shutdown = new();
+    private readonly EngineFront<Job> _front = new();
     private readonly Thread _thread;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _accepting = true;
-    private int _waiting, _running;
-    private long _queries, _hits, _prefill, _generated, _finished, _steps, _batchedTokens, _preemptions;
+    private long _steps, _batchedTokens, _preemptions;
     private int _usedBlocks, _cachedBlocks;
 
     /// <summary>Starts the engine's thread for <paramref name="model"/> (which it does not own).</summary>
@@ -86,81 +82,24 @@ public sealed class ContinuousEngine : IInferenceEngine
     /// <inheritdoc/>
     public ChannelReader<EngineEvent> Submit(EngineRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!_accepting) throw new EngineUnavailableException();
-        if (request.PromptTokens.Count == 0) throw new ArgumentException("the prompt has no tokens", nameof(request));
-        if (request.PromptTokens.Count >= ContextSize)
-            throw new ArgumentException($"the prompt has {request.PromptTokens.Count} tokens, more than the context size {ContextSize} allows", nameof(request));
-        if (request.N < 1) throw new ArgumentException("n must be at least 1", nameof(request));
-        foreach (int t in request.PromptTokens)
-            if ((uint)t >= (uint)_vocab) throw new ArgumentException($"token id {t} is outside the vocabulary", nameof(request));
-        if (Interlocked.Increment(ref _waiting) > _options.MaxWaiting + Math.Max(0, _options.MaxSequences - Volatile.Read(ref _running)))
-        {
-            Interlocked.Decrement(ref _waiting);
-            throw new EngineQueueFullException($"{_options.MaxWaiting} requests are already waiting; retry later");
-        }
-        var job = new Job(request, cancellationToken, _shutdown.Token);
-        job.Registration = job.Cancel.Token.Register(() =>
-        {
-            // Still waiting: leave now (the loop drops its sequences); running: the loop ends it at the next step.
-            if (Interlocked.CompareExchange(ref job.State, Job.Cancelled, Job.Waiting) == Job.Waiting)
-            {
-                Interlocked.Decrement(ref _waiting);
-                Interlocked.Increment(ref _finished);
-                job.Events.Writer.TryComplete(new OperationCanceledException(job.Cancel.Token));
-            }
-        });
-        if (!_queue.Writer.TryWrite(job))
-        {
-            Interlocked.Decrement(ref _waiting);
-            throw new EngineUnavailableException();
-        }
-        return job.Events.Reader;
+        _front.Validate(request, ContextSize, _vocab);
+        return _front.Enqueue(new Job(request, cancellationToken, _front.ShutdownToken), _options.MaxWaiting,
+            _options.MaxSequences - Volatile.Read(ref _front.RunningCount));
     }
 
     /// <inheritdoc/>
-    public EngineStats GetStats()
+    public EngineStats GetStats() => _front.Counters() with
     {
-        long capacity = (long)_blocks.NumBlocks * _blocks.BlockSize;
-        return new EngineStats
-        {
-            RunningRequests = Volatile.Read(ref _running),
-            WaitingRequests = Volatile.Read(ref _waiting),
-            KvCacheUsage = (double)Volatile.Read(ref _usedBlocks) / _blocks.NumBlocks,
-            KvCachedTokens = (long)Math.Max(Volatile.Read(ref _usedBlocks), Volatile.Read(ref _cachedBlocks)) * _blocks.BlockSize,
-            KvCapacityTokens = capacity,
-            PrefixCacheQueriesTotal = Interlocked.Read(ref _queries),
-            PrefixCacheHitsTotal = Interlocked.Read(ref _hits),
-            PrefillTokensTotal = Interlocked.Read(ref _prefill),
-            GeneratedTokensTotal = Interlocked.Read(ref _generated),
-            FinishedRequestsTotal = Interlocked.Read(ref _finished),
-        };
-    }
+        KvCacheUsage = (double)Volatile.Read(ref _usedBlocks) / _blocks.NumBlocks,
+        KvCachedTokens = (long)Math.Max(Volatile.Read(ref _usedBlocks), Volatile.Read(ref _cachedBlocks)) * _blocks.BlockSize,
+        KvCapacityTokens = (long)_blocks.NumBlocks * _blocks.BlockSize,
+    };
 
     /// <inheritdoc/>
-    public async Task DrainAsync(CancellationToken cancellationToken)
-    {
-        _accepting = false;
-        try
-        {
-            while (Volatile.Read(ref _waiting) + Volatile.Read(ref _running) > 0)
-                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await _shutdown.CancelAsync().ConfigureAwait(false);
-        }
-    }
+    public Task DrainAsync(CancellationToken cancellationToken) => _front.DrainAsync(cancellationToken);
 
     /// <summary>Cancels every request and stops the thread.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _accepting = false;
-        if (!_shutdown.IsCancellationRequested) await _shutdown.CancelAsync().ConfigureAwait(false);
-        _queue.Writer.TryComplete();
-        await _stopped.Task.ConfigureAwait(false);
-        _shutdown.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await _front.StopAsync().ConfigureAwait(false);
 
     private void Loop()
     {
@@ -168,7 +107,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         {
             while (true)
             {
-                while (_queue.Reader.TryRead(out var job))
+                while (_front.Queue.TryRead(out var job))
                 {
                     if (Volatile.Read(ref job.State) != Job.Waiting) { job.Dispose(); continue; }
                     _scheduler.Add(NewChoice(job, 0));
@@ -177,7 +116,7 @@ public sealed class ContinuousEngine : IInferenceEngine
                 if (_scheduler.IsIdle)
                 {
                     PublishGauges();
-                    if (!_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
+                    if (!_front.WaitForWork()) break;
                     continue;
                 }
                 _scheduler.Schedule(_batch, _scheduled);
@@ -202,7 +141,7 @@ public sealed class ContinuousEngine : IInferenceEngine
                     var choice = (Choice)seq.Owner!;
                     if (choice.Done) continue;
                     int from = seq.NumComputed;
-                    Interlocked.Add(ref _prefill, Math.Max(0, Math.Min(from + n, seq.PromptLength) - from));
+                    Interlocked.Add(ref _front.Prefill, Math.Max(0, Math.Min(from + n, seq.PromptLength) - from));
                     _scheduler.Computed(seq, n);
                     int row = _batch.SeqLogitRow[i];
                     if (row < 0) continue;
@@ -216,8 +155,8 @@ public sealed class ContinuousEngine : IInferenceEngine
                         Fail(choice.Job, e);   // this request only (a sampler or decoder error); the others go on
                     }
                 }
-                Interlocked.Exchange(ref _queries, _scheduler.PrefixQueries);
-                Interlocked.Exchange(ref _hits, _scheduler.PrefixHits);
+                Interlocked.Exchange(ref _front.Queries, _scheduler.PrefixQueries);
+                Interlocked.Exchange(ref _front.Hits, _scheduler.PrefixHits);
             }
         }
         catch (Exception e)
@@ -227,16 +166,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         finally
         {
             foreach (var seq in AllSequences()) Fail(((Choice)seq.Owner!).Job, new OperationCanceledException("the engine stopped"));
-            while (_queue.Reader.TryRead(out var job))
-            {
-                if (Interlocked.CompareExchange(ref job.State, Job.Cancelled, Job.Waiting) == Job.Waiting)
-                {
-                    Interlocked.Decrement(ref _waiting);
-                    job.Events.Writer.TryComplete(new EngineUnavailableException());
-                }
-                job.Dispose();
-            }
-            _stopped.TrySetResult();
+            _front.LoopEnded();
         }
     }
 
@@ -279,11 +209,8 @@ public sealed class ContinuousEngine : IInferenceEngine
     /// <summary>The request starts (leaves the waiting count) when its first sequence is first scheduled.</summary>
     private void Start(Job job)
     {
-        if (job.State != Job.Waiting) return;
-        if (Interlocked.CompareExchange(ref job.State, Job.Running, Job.Waiting) != Job.Waiting) return;
+        if (job.State != Job.Waiting || !_front.TryStart(job)) return;
         job.QueueTime = Stopwatch.GetElapsedTime(job.Submitted);
-        Interlocked.Decrement(ref _waiting);
-        Interlocked.Increment(ref _running);
     }
 
     private Sequence NewChoice(Job job, int index)
@@ -340,7 +267,7 @@ public sealed class ContinuousEngine : IInferenceEngine
         var (r, content) = c.Reasoning is null ? ("", text) : c.Reasoning.Push(text);
         (content, bool stopped) = c.Stops.Push(content);
         c.Completion++;
-        Interlocked.Increment(ref _generated);
+        Interlocked.Increment(ref _front.Generated);
         c.Job.Events.Writer.TryWrite(new EngineEvent(c.Index, new TokenEvent(id, r, content) { InReasoning = inReasoning, Logprob = logprob }));
         if (stopped) { End(c, "stop"); return; }
         seq.Tokens.Add(id);
@@ -394,11 +321,8 @@ public sealed class ContinuousEngine : IInferenceEngine
             c.Done = true;
             _scheduler.Finish(seq);
         }
-        if (Interlocked.CompareExchange(ref job.State, Job.Cancelled, Job.Waiting) == Job.Waiting)
+        if (_front.CancelIfWaiting(job, error, countFinished: true))
         {
-            Interlocked.Decrement(ref _waiting);
-            Interlocked.Increment(ref _finished);
-            job.Events.Writer.TryComplete(error);
             job.Completed = true;
             job.Dispose();
             return;
@@ -410,10 +334,7 @@ public sealed class ContinuousEngine : IInferenceEngine
     {
         if (job.Completed) return;
         job.Completed = true;
-        job.Events.Writer.TryComplete(error);
-        job.Dispose();
-        Interlocked.Decrement(ref _running);
-        Interlocked.Increment(ref _finished);
+        _front.Complete(job, error);
     }
 
     private sealed class Choice(Job job, int index, GenerationOptions options, Sequence seq, Sampler sampler, StreamingDecoder decoder,
@@ -434,37 +355,14 @@ public sealed class ContinuousEngine : IInferenceEngine
         public bool Done { get; set; }
     }
 
-    private sealed class Job : IDisposable
+    private sealed class Job(EngineRequest request, CancellationToken requestToken, CancellationToken shutdown)
+        : EngineJob(request, requestToken, shutdown)
     {
-        public const int Waiting = 0, Running = 1, Cancelled = 2;
-        public int State;
-        private bool _disposed;
-
-        public Job(EngineRequest request, CancellationToken requestToken, CancellationToken shutdown)
-        {
-            Request = request;
-            Remaining = request.N;
-            Cancel = CancellationTokenSource.CreateLinkedTokenSource(requestToken, shutdown);
-        }
-
-        public EngineRequest Request { get; }
-        public CancellationTokenSource Cancel { get; }
-        public long Submitted { get; } = Stopwatch.GetTimestamp();
         public TimeSpan QueueTime { get; set; }
-        public Channel<EngineEvent> Events { get; } = Channel.CreateUnbounded<EngineEvent>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
-        public CancellationTokenRegistration Registration { get; set; }
-        public int Remaining { get; set; }
+        public int Remaining { get; set; } = request.N;
         public int Created { get; set; }
         public bool ChoicesSpawned { get; set; }
         public int CachedPromptTokens { get; set; }
         public bool Completed { get; set; }
-
-        public void Dispose()
-        {
-            if (_disposed) return;
-            _disposed = true;
-            Registration.Dispose();
-            Cancel.Dispose();
-        }
     }
 }

@@ -42,4 +42,16 @@ public sealed record GenerationOptions
     /// it the chosen token. Null = unconstrained.
     /// </summary>
     public Func<ITokenConstraint>? Constraint { get; init; }
+
+    /// <summary>
+    /// Multi-token-prediction speculative decoding when the model file carries an MTP block (deepseek2 <c>nextn</c>
+    /// tensors; ignored otherwise): the block drafts the token after next and the main model verifies it in its next
+    /// step, two rows in one forward. Tokens are still chosen from the main model's logits, computed bit for bit as
+    /// plain decoding computes them, so the output is identical with and without (greedy or sampled, same seed); only
+    /// the speed changes. Off by default: on CPU a two-row step costs about two one-row steps for the default model
+    /// (compute-bound) and for MoE files (two tokens route to different experts), so it pays only where a two-row
+    /// step costs little more than one (docs/bench-mtp.md). <see cref="Generator"/> (and the serial engine built on
+    /// it) speculates; the continuous batching engine does not.
+    /// </summary>
+    public bool Speculative { get; init; }
 }

@@ -6,7 +6,9 @@ namespace Whale.Engine;
 
 /// <summary>
 /// Generates tokens for one conversation over its own KV cache. A new prompt that extends the previous one
-/// (a multi-turn chat) reuses the cached prefix instead of recomputing it. Not thread-safe.
+/// (a multi-turn chat) reuses the cached prefix instead of recomputing it. With
+/// <see cref="GenerationOptions.Speculative"/> and a model file with a multi-token-prediction block, generation drafts
+/// with the block and verifies the drafts in the main model's steps (the output is the same either way). Not thread-safe.
 /// </summary>
 public sealed class Generator : IDisposable
 {
@@ -14,6 +16,7 @@ public sealed class Generator : IDisposable
     private readonly KvCache _cache;
     private readonly List<int> _cached = [];
     private readonly float[] _logits;
+    private MtpSpeculator? _speculator;
 
     internal Generator(WhaleModel model, int contextSize)
     {
@@ -26,6 +29,16 @@ public sealed class Generator : IDisposable
     public IReadOnlyList<int> CachedTokens => _cached;
 
     public int ContextSize => _cache.ContextSize;
+
+    /// <summary>Drafts and accepted drafts of multi-token-prediction speculation since this generator was created.</summary>
+    public SpeculationStats Speculation => _speculator?.Stats ?? new SpeculationStats();
+
+    /// <summary>True when <see cref="Generate"/> with <paramref name="options"/> speculates (the model has an MTP block and the options allow it).</summary>
+    public bool Speculates(GenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Speculative && _model.Model is IMtpModel { HasMtp: true };
+    }
 
     /// <summary>Evaluates <paramref name="tokens"/> from an empty cache and returns a copy of the last position's logits.</summary>
     public float[] Evaluate(IReadOnlyList<int> tokens)
@@ -40,6 +53,7 @@ public sealed class Generator : IDisposable
     {
         _cache.Length = 0;
         _cached.Clear();
+        _speculator?.Truncate(0);
     }
 
     /// <summary>
@@ -58,15 +72,19 @@ public sealed class Generator : IDisposable
         var reasoning = options.ParseReasoning ? new ReasoningParser(options.PromptOpensThinking) : null;
         var stops = new StopMatcher(options.Stop);
         var constraint = options.Constraint?.Invoke();
+        var speculator = Speculates(options)
+            ? _speculator ??= new MtpSpeculator((IMtpModel)_model.Model, _cache, _model.Options.BatchSize)
+            : null;
 
-        Prefill(prompt);
+        Prefill(prompt, speculator);
         string? finish = null;
         int reasoningTokens = 0;
         Queue<int>? forced = null;
         for (int n = 0; finish is null; n++)
         {
             if (cancellationToken.IsCancellationRequested) { finish = "cancelled"; break; }
-            if (n >= options.MaxTokens || _cache.Length >= _cache.ContextSize) { finish = "length"; break; }
+            // the committed tokens, not the cache length: a pending draft holds one more cache row
+            if (n >= options.MaxTokens || _cached.Count >= _cache.ContextSize) { finish = "length"; break; }
             bool inReasoning = reasoning?.InReasoning ?? false;
             if (forced is null && inReasoning && options.ThinkingBudget is { } budget && reasoningTokens >= budget)
             {
@@ -91,7 +109,8 @@ public sealed class Generator : IDisposable
             if (stopped) finish = "stop";
             yield return new TokenEvent(id, r, c) { InReasoning = inReasoning, Logprob = logprob };
             if (finish is not null) break;
-            Step(id);
+            // a draft pays off only if the token after the next one is still generated
+            Step(id, speculator, speculate: n + 2 < options.MaxTokens);
         }
         if (finish != "stop" || !stops.Stopped)
         {
@@ -105,14 +124,19 @@ public sealed class Generator : IDisposable
         yield return new TokenEvent(-1, "", "", finish);
     }
 
-    private void Prefill(IReadOnlyList<int> prompt)
+    private void Prefill(IReadOnlyList<int> prompt, MtpSpeculator? speculator = null)
     {
         int common = ReusablePrefixLength(prompt);
         _cached.RemoveRange(common, _cached.Count - common);
         _cache.Length = common;
         var rest = new int[prompt.Count - common];
         for (int i = 0; i < rest.Length; i++) rest[i] = prompt[common + i];
-        _model.Model.Forward(rest, _cache, _logits);
+        if (speculator is not null) speculator.Prefill(prompt, common, _logits);
+        else
+        {
+            _speculator?.Truncate(common);
+            _model.Model.Forward(rest, _cache, _logits);
+        }
         _cached.AddRange(rest);
     }
 
@@ -158,10 +182,21 @@ public sealed class Generator : IDisposable
         return new TokenLogprob(id, logits[id] - logZ) { Top = alternatives };
     }
 
-    private void Step(int id)
+    private void Step(int id, MtpSpeculator? speculator, bool speculate)
     {
-        _model.Model.Forward([id], _cache, _logits);
+        if (speculator is null)
+        {
+            _model.Model.Forward([id], _cache, _logits);
+            _cached.Add(id);
+            return;
+        }
         _cached.Add(id);
+        try { speculator.Step(_cached, _logits, speculate); }
+        catch
+        {
+            _cached.RemoveAt(_cached.Count - 1);
+            throw;
+        }
     }
 
     public void Dispose() { }

@@ -14,14 +14,10 @@ public sealed class SerialEngine : IInferenceEngine
 {
     private readonly WhaleModel _model;
     private readonly SerialEngineOptions _options;
-    private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly EngineFront<Job> _front = new();
     private readonly Slot[] _slots;
-    private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _thread;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _accepting = true;
-    private int _waiting, _running;
-    private long _queries, _hits, _prefill, _generated, _finished, _tick;
+    private long _tick;
 
     /// <summary>Starts the engine's thread for <paramref name="model"/> (which it does not own).</summary>
     public SerialEngine(WhaleModel model, SerialEngineOptions? options = null)
@@ -43,39 +39,11 @@ public sealed class SerialEngine : IInferenceEngine
     /// <inheritdoc/>
     public ChannelReader<EngineEvent> Submit(EngineRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!_accepting) throw new EngineUnavailableException();
-        if (request.PromptTokens.Count == 0) throw new ArgumentException("the prompt has no tokens", nameof(request));
-        if (request.PromptTokens.Count >= ContextSize)
-            throw new ArgumentException($"the prompt has {request.PromptTokens.Count} tokens, more than the context size {ContextSize} allows", nameof(request));
-        if (request.N < 1) throw new ArgumentException("n must be at least 1", nameof(request));
-        foreach (int t in request.PromptTokens)
-            if ((uint)t >= (uint)_model.Config.VocabSize) throw new ArgumentException($"token id {t} is outside the vocabulary", nameof(request));
-        if (Interlocked.Increment(ref _waiting) > _options.MaxWaiting + FreeSlots())
-        {
-            Interlocked.Decrement(ref _waiting);
-            throw new EngineQueueFullException($"{_options.MaxWaiting} requests are already waiting; retry later");
-        }
-        var job = new Job(request, cancellationToken, _shutdown.Token);
-        job.Registration = job.Cancel.Token.Register(() =>
-        {
-            // Still waiting: leave the queue now (the loop skips it); running: the generator sees the token.
-            if (Interlocked.CompareExchange(ref job.State, Job.Cancelled, Job.Waiting) == Job.Waiting)
-            {
-                Interlocked.Decrement(ref _waiting);
-                Interlocked.Increment(ref _finished);
-                job.Events.Writer.TryComplete(new OperationCanceledException(job.Cancel.Token));
-            }
-        });
-        if (!_queue.Writer.TryWrite(job))
-        {
-            Interlocked.Decrement(ref _waiting);
-            throw new EngineUnavailableException();
-        }
-        return job.Events.Reader;
+        _front.Validate(request, ContextSize, _model.Config.VocabSize);
+        return _front.Enqueue(new Job(request, cancellationToken, _front.ShutdownToken), _options.MaxWaiting, FreeSlots());
     }
 
-    private int FreeSlots() => Math.Max(0, _options.Parallel - Volatile.Read(ref _running));
+    private int FreeSlots() => Math.Max(0, _options.Parallel - Volatile.Read(ref _front.RunningCount));
 
     /// <inheritdoc/>
     public EngineStats GetStats()
@@ -87,45 +55,22 @@ public sealed class SerialEngine : IInferenceEngine
             held += n;
             if (s.Job is not null) active += n;
         }
-        return new EngineStats
+        return _front.Counters() with
         {
-            RunningRequests = Volatile.Read(ref _running),
-            WaitingRequests = Volatile.Read(ref _waiting),
             KvCacheUsage = (double)active / ((long)_options.Parallel * ContextSize),
             KvCachedTokens = held,
             KvCapacityTokens = (long)_slots.Length * ContextSize,
-            PrefixCacheQueriesTotal = Interlocked.Read(ref _queries),
-            PrefixCacheHitsTotal = Interlocked.Read(ref _hits),
-            PrefillTokensTotal = Interlocked.Read(ref _prefill),
-            GeneratedTokensTotal = Interlocked.Read(ref _generated),
-            FinishedRequestsTotal = Interlocked.Read(ref _finished),
         };
     }
 
     /// <inheritdoc/>
-    public async Task DrainAsync(CancellationToken cancellationToken)
-    {
-        _accepting = false;
-        try
-        {
-            while (Volatile.Read(ref _waiting) + Volatile.Read(ref _running) > 0)
-                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await _shutdown.CancelAsync().ConfigureAwait(false);
-        }
-    }
+    public Task DrainAsync(CancellationToken cancellationToken) => _front.DrainAsync(cancellationToken);
 
     /// <summary>Cancels every request and stops the thread.</summary>
     public async ValueTask DisposeAsync()
     {
-        _accepting = false;
-        if (!_shutdown.IsCancellationRequested) await _shutdown.CancelAsync().ConfigureAwait(false);
-        _queue.Writer.TryComplete();
-        await _stopped.Task.ConfigureAwait(false);
+        await _front.StopAsync().ConfigureAwait(false);
         foreach (var s in _slots) s.Generator.Dispose();
-        _shutdown.Dispose();
     }
 
     private void Loop()
@@ -136,15 +81,13 @@ public sealed class SerialEngine : IInferenceEngine
             while (true)
             {
                 // Admit waiting requests while sequences are free.
-                while (active.Count < _options.Parallel && _queue.Reader.TryRead(out var job))
+                while (active.Count < _options.Parallel && _front.Queue.TryRead(out var job))
                 {
-                    if (Interlocked.CompareExchange(ref job.State, Job.Running, Job.Waiting) != Job.Waiting)
+                    if (!_front.TryStart(job))
                     {
                         job.Dispose();
                         continue;
                     }
-                    Interlocked.Decrement(ref _waiting);
-                    Interlocked.Increment(ref _running);
                     var slot = Pick(job.Request);
                     slot.Job = job;
                     slot.Steps = Run(slot, job).GetEnumerator();
@@ -152,7 +95,7 @@ public sealed class SerialEngine : IInferenceEngine
                 }
                 if (active.Count == 0)
                 {
-                    if (!_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
+                    if (!_front.WaitForWork()) break;
                     continue;
                 }
                 // One step (one token, or the prefill and first token) of each running request.
@@ -181,16 +124,7 @@ public sealed class SerialEngine : IInferenceEngine
         finally
         {
             foreach (var slot in active) Finish(slot, new OperationCanceledException("the engine stopped"));
-            while (_queue.Reader.TryRead(out var job))
-            {
-                if (Interlocked.CompareExchange(ref job.State, Job.Cancelled, Job.Waiting) == Job.Waiting)
-                {
-                    Interlocked.Decrement(ref _waiting);
-                    job.Events.Writer.TryComplete(new EngineUnavailableException());
-                }
-                job.Dispose();
-            }
-            _stopped.TrySetResult();
+            _front.LoopEnded();
         }
     }
 
@@ -201,10 +135,7 @@ public sealed class SerialEngine : IInferenceEngine
         slot.Steps = null;
         slot.Job = null;
         slot.LastUsed = ++_tick;
-        job.Events.Writer.TryComplete(error);
-        job.Dispose();
-        Interlocked.Decrement(ref _running);
-        Interlocked.Increment(ref _finished);
+        _front.Complete(job, error);
     }
 
     /// <summary>The free generator sharing the longest prefix with the prompt (same cache key), else the least recently used.</summary>
@@ -234,14 +165,14 @@ public sealed class SerialEngine : IInferenceEngine
         var gen = slot.Generator;
         var queueTime = Stopwatch.GetElapsedTime(job.Submitted);
         int cached = gen.ReusablePrefixLength(prompt);
-        Interlocked.Add(ref _queries, prompt.Count);
-        Interlocked.Add(ref _hits, cached);
+        Interlocked.Add(ref _front.Queries, prompt.Count);
+        Interlocked.Add(ref _front.Hits, cached);
         for (int i = 0; i < request.N; i++)
         {
             var options = request.Options;
             if (i > 0 && options.Sampling.Seed is { } seed)
                 options = options with { Sampling = options.Sampling with { Seed = seed + (ulong)i } };
-            Interlocked.Add(ref _prefill, prompt.Count - gen.ReusablePrefixLength(prompt));
+            Interlocked.Add(ref _front.Prefill, prompt.Count - gen.ReusablePrefixLength(prompt));
             int completion = 0, reasoning = 0;
             string? finish = null;
             foreach (var ev in gen.Generate(prompt, options, job.Cancel.Token))
@@ -250,7 +181,7 @@ public sealed class SerialEngine : IInferenceEngine
                 {
                     completion++;
                     if (ev.InReasoning) reasoning++;
-                    Interlocked.Increment(ref _generated);
+                    Interlocked.Increment(ref _front.Generated);
                 }
                 if (!ev.IsFinal)
                 {
@@ -273,27 +204,6 @@ public sealed class SerialEngine : IInferenceEngine
         public IEnumerator<EngineEvent>? Steps { get; set; }
     }
 
-    private sealed class Job : IDisposable
-    {
-        public const int Waiting = 0, Running = 1, Cancelled = 2;
-        public int State;
-
-        public Job(EngineRequest request, CancellationToken requestToken, CancellationToken shutdown)
-        {
-            Request = request;
-            Cancel = CancellationTokenSource.CreateLinkedTokenSource(requestToken, shutdown);
-        }
-
-        public EngineRequest Request { get; }
-        public CancellationTokenSource Cancel { get; }
-        public long Submitted { get; } = Stopwatch.GetTimestamp();
-        public Channel<EngineEvent> Events { get; } = Channel.CreateUnbounded<EngineEvent>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
-        public CancellationTokenRegistration Registration { get; set; }
-
-        public void Dispose()
-        {
-            Registration.Dispose();
-            Cancel.Dispose();
-        }
-    }
+    private sealed class Job(EngineRequest request, CancellationToken requestToken, CancellationToken shutdown)
+        : EngineJob(request, requestToken, shutdown);
 }

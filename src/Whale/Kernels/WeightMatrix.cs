@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Whale.Gguf;
 using Whale.Kernels.Quant;
 
@@ -67,12 +68,25 @@ public sealed unsafe class WeightMatrix
         if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
         if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
         int n = Cols;
+        if (Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                TileQ8_0Avx512.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
+            return;
+        }
         if (Type == GgmlType.Q8_0 && TileQ8_0.IsSupported)
         {
             fixed (byte* pq = qx)
             fixed (float* py = y)
                 TileQ8_0.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
             return;
+        }
+        if (batch >= 2)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                if (Tiles.TryMatMul(Type, Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows, batchOrder)) return;
         }
         // llama.cpp hands float-type matmuls with two or more activation rows to tinyBLAS (other summation order).
         var dot = batchOrder && n % 16 == 0 && Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? ChainDotFor(Type) : DotFor(Type);
@@ -91,29 +105,65 @@ public sealed unsafe class WeightMatrix
     }
 
     /// <summary>
-    /// y = W·x for <paramref name="batch"/> rows of x, rows split across the pool's workers. <paramref name="scratch"/>
-    /// holds the converted activations (at least batch * ActivationRowBytes bytes).
+    /// Row granularity of the products: a row range passed to MatMul that starts and ends on multiples of this (or at
+    /// Rows) keeps every register tile whole. Split rows across threads with it (<see cref="WorkerPool.Split"/>).
+    /// </summary>
+    public int RowAlignment => Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported ? TileQ8_0Avx512.RowTile : 4;
+
+    /// <summary>
+    /// y = W·x for <paramref name="batch"/> rows of x, rows split across the pool's workers (activations converted
+    /// on the workers too when batch ≥ 2). <paramref name="scratch"/> holds the converted activations (at least
+    /// batch * ActivationRowBytes bytes). Allocation-free.
     /// </summary>
     public void MatMul(WorkerPool pool, ReadOnlySpan<float> x, int batch, Span<float> y, Span<byte> scratch)
     {
         ArgumentNullException.ThrowIfNull(pool);
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (x.Length < (long)batch * Cols) throw new ArgumentException("x is shorter than batch * Cols", nameof(x));
         if (y.Length < (long)batch * Rows) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
-        ConvertActivations(x, batch, scratch);
-        long qxLen = batch * ActivationRowBytes;
-        int yLen = batch * Rows;
-        const int align = 4;
+        if (scratch.Length < batch * ActivationRowBytes) throw new ArgumentException("scratch is shorter than batch * ActivationRowBytes", nameof(scratch));
+        if (batch == 0) return;
+        fixed (float* px = x)
         fixed (byte* pq = scratch)
         fixed (float* py = y)
         {
-            byte* q = pq;
-            float* o = py;
-            pool.Run((w, count) =>
-            {
-                var (start, end) = WorkerPool.Split(Rows, w, count, align);
-                if (start < end)
-                    MatMul(new ReadOnlySpan<byte>(q, (int)qxLen), batch, new Span<float>(o, yLen), start, end);
-            });
+            var job = new PoolJob { Matrix = this, X = px, Qx = pq, Y = py, Batch = batch };
+            void* state = Unsafe.AsPointer(ref job);
+            if (batch >= 2 && pool.WorkerCount > 1) pool.Run(&ConvertWorker, state);
+            else ConvertActivations(x, batch, scratch);
+            pool.Run(&MatMulWorker, state);
         }
+    }
+
+    /// <summary>One pool product: the caller's stack holds it while the workers run.</summary>
+    private struct PoolJob
+    {
+        public WeightMatrix Matrix;
+        public float* X;
+        public byte* Qx;
+        public float* Y;
+        public int Batch;
+    }
+
+    private static void ConvertWorker(void* state, int index, int count)
+    {
+        ref var job = ref Unsafe.AsRef<PoolJob>(state);
+        var m = job.Matrix;
+        var (s, e) = WorkerPool.Split(job.Batch, index, count);
+        if (s >= e) return;
+        long arb = m.ActivationRowBytes;
+        var type = m.ActivationType;
+        for (int b = s; b < e; b++)
+            ActivationQuantizer.Convert(type, job.X + (long)b * m.Cols, job.Qx + b * arb, m.Cols);
+    }
+
+    private static void MatMulWorker(void* state, int index, int count)
+    {
+        ref var job = ref Unsafe.AsRef<PoolJob>(state);
+        var m = job.Matrix;
+        var (s, e) = WorkerPool.Split(m.Rows, index, count, m.RowAlignment);
+        if (s < e)
+            m.MatMul(new ReadOnlySpan<byte>(job.Qx, (int)(job.Batch * m.ActivationRowBytes)), job.Batch, new Span<float>(job.Y, job.Batch * m.Rows), s, e);
     }
 
     /// <summary>Dequantizes one row to F32 (embedding lookup).</summary>

@@ -3,11 +3,12 @@ using System.Runtime.ExceptionServices;
 namespace Whale.Kernels;
 
 /// <summary>
-/// A fixed set of persistent worker threads for data-parallel kernels. <see cref="Run"/> calls the body once on
+/// A fixed set of persistent worker threads for data-parallel kernels. <see cref="Run(Action{int, int})"/> calls the body once on
 /// every worker (the calling thread is worker 0) and returns when all have finished. Idle workers spin briefly
-/// for the next job, then block, so an idle pool uses no CPU.
+/// for the next job, then block, so an idle pool uses no CPU. The <c>Run(delegate*, void*)</c> overload
+/// takes a static function and a state pointer instead of a delegate, for hot paths that must not allocate.
 /// </summary>
-public sealed class WorkerPool : IDisposable
+public sealed unsafe class WorkerPool : IDisposable
 {
     private const int SpinIterations = 200;
 
@@ -15,6 +16,8 @@ public sealed class WorkerPool : IDisposable
     private readonly object _gate = new();
     private readonly ManualResetEventSlim _done = new(false, 100);
     private Action<int, int>? _body;
+    private delegate*<void*, int, int, void> _fn;
+    private void* _state;
     private long _generation;
     private int _sleepers;
     private int _pending;
@@ -50,6 +53,22 @@ public sealed class WorkerPool : IDisposable
     public void Run(Action<int, int> body)
     {
         ArgumentNullException.ThrowIfNull(body);
+        Run(body, null, null);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(<paramref name="state"/>, workerIndex, workerCount) on every worker and waits for
+    /// all of them: the allocation-free form of <see cref="Run(Action{int, int})"/> (state usually points to a struct
+    /// on the caller's stack, alive until Run returns). Same exception and reentrancy rules.
+    /// </summary>
+    public void Run(delegate*<void*, int, int, void> body, void* state)
+    {
+        if (body == null) throw new ArgumentNullException(nameof(body));
+        Run(null, body, state);
+    }
+
+    private void Run(Action<int, int>? body, delegate*<void*, int, int, void> fn, void* state)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Interlocked.Exchange(ref _running, 1) != 0)
             throw new InvalidOperationException("WorkerPool.Run is not reentrant");
@@ -57,11 +76,13 @@ public sealed class WorkerPool : IDisposable
         {
             if (WorkerCount == 1)
             {
-                body(0, 1);
+                Invoke(body, fn, state, 0, 1);
                 return;
             }
             _error = null;
             _body = body;
+            _fn = fn;
+            _state = state;
             _done.Reset();
             Volatile.Write(ref _pending, WorkerCount - 1);
             Interlocked.Increment(ref _generation);
@@ -71,7 +92,7 @@ public sealed class WorkerPool : IDisposable
             }
             try
             {
-                body(0, WorkerCount);
+                Invoke(body, fn, state, 0, WorkerCount);
             }
             catch (Exception e)
             {
@@ -80,6 +101,8 @@ public sealed class WorkerPool : IDisposable
             if (Volatile.Read(ref _pending) != 0)
                 _done.Wait();
             _body = null;
+            _fn = null;
+            _state = null;
             if (_error is { } error)
                 ExceptionDispatchInfo.Capture(error).Throw();
         }
@@ -87,6 +110,12 @@ public sealed class WorkerPool : IDisposable
         {
             Volatile.Write(ref _running, 0);
         }
+    }
+
+    private static void Invoke(Action<int, int>? body, delegate*<void*, int, int, void> fn, void* state, int index, int count)
+    {
+        if (body is not null) body(index, count);
+        else fn(state, index, count);
     }
 
     /// <summary>Rows [start, end) of worker <paramref name="index"/> of <paramref name="count"/>, boundaries multiples of <paramref name="align"/>.</summary>
@@ -112,7 +141,7 @@ public sealed class WorkerPool : IDisposable
             seen = gen;
             try
             {
-                _body!(index, WorkerCount);
+                Invoke(_body, _fn, _state, index, WorkerCount);
             }
             catch (Exception e)
             {

@@ -34,6 +34,23 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void ServePrintsARowPerEngineAndLevelWithMultiTurnAndPoissonWorkloads()
+    {
+        string path = SyntheticModels.Get("qwen2", GgmlType.Q8_0);
+        var (code, stdout, stderr) = CliRunner.Run("bench", "serve", "--model", path, "-t", "1", "-c", "1,2", "--requests", "4", "-p", "16",
+            "-n", "4", "--turns", "2", "--turn-tokens", "8", "--request-rate", "50", "--ctx", "64");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("2 turns (+8 tokens each), Poisson arrivals 50/s", stdout, StringComparison.Ordinal);
+        var rows = stdout.Split('\n').Where(l => l.StartsWith("| serial |", StringComparison.Ordinal) || l.StartsWith("| continuous |", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.All(rows, r => Assert.Equal("4", r.Split('|')[3].Trim()));
+
+        var (tooLong, _, err) = CliRunner.Run("bench", "serve", "--model", path, "-p", "40", "-n", "8", "--turns", "3", "--ctx", "64");
+        Assert.Equal(1, tooLong);
+        Assert.Contains("--ctx", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadThreadListIsUsageError()
     {
         var (code, _, stderr) = CliRunner.Run("bench", "--model", "x.gguf", "-t", "1,zero");

@@ -70,6 +70,65 @@ public unsafe class WeightMatrixTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 1)]
+    [InlineData(GgmlType.Q8_0, 5)]
+    [InlineData(GgmlType.Q8_0, 19)]
+    [InlineData(GgmlType.Q4_K, 3)]
+    [InlineData(GgmlType.F16, 2)]
+    public void PoolMatMulEqualsSerialAndAllocatesNothing(GgmlType type, int batch)
+    {
+        const int cols = 768, rows = 100;        // 100 rows over 3 workers: ranges end inside a tile
+        var rng = new Random(23 + batch);
+        long rb = GgmlTypeTraits.RowBytes(type, cols);
+        var w = new byte[rb * rows];
+        for (int r = 0; r < rows; r++)
+            Whale.Kernels.Quant.Quantizer.QuantizeRow(type, QuantTestData.RandomFloats(rng, cols, 0.2f), w.AsSpan((int)(r * rb), (int)rb));
+        var x = QuantTestData.RandomFloats(rng, cols * batch, 1f);
+        var y = new float[batch * rows];
+        var y2 = new float[batch * rows];
+        fixed (byte* pw = w)
+        {
+            var m = new WeightMatrix(type, pw, cols, rows);
+            var qx = new byte[m.ActivationRowBytes * batch];
+            m.ConvertActivations(x, batch, qx);
+            m.MatMul(qx, batch, y, 0, rows);
+            using var pool = new WorkerPool(3);
+            var scratch = new byte[qx.Length];
+            m.MatMul(pool, x, batch, y2, scratch);                  // warm-up: JIT, per-thread kernel scratch
+            Assert.Equal(y, y2);
+            Array.Clear(y2);
+            // a closure per call would show in every round; the runtime's own one-off allocations (tiering) in one at most
+            long fewest = long.MaxValue;
+            for (int round = 0; round < 5; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 20; i++) m.MatMul(pool, x, batch, y2, scratch);
+                fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.Equal(0, fewest);
+            Assert.Equal(y, y2);
+        }
+    }
+
+    [Fact]
+    public void RowAlignmentKeepsQ8_0TilesWhole()
+    {
+        var q8 = new WeightMatrix(GgmlType.Q8_0, null, 256, 64);
+        Assert.Equal(Whale.Kernels.Quant.TileQ8_0Avx512.IsSupported ? 8 : 4, q8.RowAlignment);
+        Assert.Equal(4, new WeightMatrix(GgmlType.Q6_K, null, 256, 64).RowAlignment);
+    }
+
+    [Fact]
+    public void PoolMatMulRejectsShortBuffers()
+    {
+        var m = new WeightMatrix(GgmlType.Q8_0, null, 64, 8);
+        using var pool = new WorkerPool(2);
+        Assert.Throws<ArgumentException>(() => m.MatMul(pool, new float[64], 2, new float[16], new byte[2 * 68]));
+        Assert.Throws<ArgumentException>(() => m.MatMul(pool, new float[128], 2, new float[15], new byte[2 * 68]));
+        Assert.Throws<ArgumentException>(() => m.MatMul(pool, new float[128], 2, new float[16], new byte[2 * 68 - 1]));
+    }
+
     [Fact]
     public void ActivationTypesFollowLlamaCpp()
     {

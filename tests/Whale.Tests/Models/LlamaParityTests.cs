@@ -57,6 +57,28 @@ public class LlamaParityTests
     }
 
     [Theory]
+    [InlineData("qwen2")]
+    [InlineData("llama")]
+    public void Q4_K_MMixMatchesLlamaCpp(string arch)
+    {
+        string path = SyntheticModels.Get(arch, GgmlType.Q4_K, mixed: true);
+        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = 64 });
+        var types = model.File.Tensors.Where(t => t.Shape.Length == 2).GroupBy(t => t.Type).ToDictionary(g => g.Key, g => g.Select(t => t.Name).ToList());
+        Assert.Equal([GgmlType.Q4_K, GgmlType.Q6_K], types.Keys.Order());
+        Assert.Contains("output.weight", types[GgmlType.Q6_K]);
+        Assert.Contains("blk.1.ffn_down.weight", types[GgmlType.Q6_K]);   // 2 layers: the last eighth is layer 1
+        Assert.Contains("blk.0.ffn_down.weight", types[GgmlType.Q4_K]);
+        Assert.Contains("blk.0.attn_q.weight", types[GgmlType.Q4_K]);
+        var tokens = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+        tokens = [.. tokens, .. tokens, .. tokens];
+        using var gen = model.CreateGenerator(512);
+        var ours = gen.Evaluate(tokens);
+        using var cpp = new LlamaCppReference(path, contextSize: 512, batchSize: 64);
+        double rel = Parity.MaxRelativeDiff(ours, cpp.Evaluate(tokens));
+        Assert.True(rel <= 2e-2 * (Environment.GetEnvironmentVariable("WHALE_PARITY_PRINT") is null ? 1 : 1e-9), $"{arch} Q4_K_M: max|diff|/max|logit| = {rel:E2}");   // both types repacked by llama.cpp (see Cases)
+    }
+
+    [Theory]
     [InlineData("qwen2", GgmlType.F32)]
     [InlineData("qwen2", GgmlType.F16)]
     [InlineData("llama", GgmlType.F32)]

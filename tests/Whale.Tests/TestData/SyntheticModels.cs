@@ -24,14 +24,14 @@ internal static class SyntheticModels
     public static VocabData Vocab => QwenVocab.Value;
 
     /// <summary>Path of a tiny synthetic model of the given architecture and tensor type (written on first use).</summary>
-    public static string Get(string arch, GgmlType type, string preset = "tiny")
+    public static string Get(string arch, GgmlType type, string preset = "tiny", bool mixed = false)
     {
         lock (Gate)
         {
             Directory.CreateDirectory(Dir);
-            string path = Path.Combine(Dir, $"{arch}-{preset}-{type}.gguf");
+            string path = Path.Combine(Dir, $"{arch}-{preset}-{type}{(mixed ? "_M" : "")}.gguf");
             if (!File.Exists(path))
-                SyntheticModelWriter.Write(path, arch, SyntheticShape.Get(preset), type, Vocab, seed: 7);
+                SyntheticModelWriter.Write(path, arch, SyntheticShape.Get(preset), type, Vocab, seed: 7, mixed: mixed);
             return path;
         }
     }

@@ -9,7 +9,10 @@ namespace Whale.Kernels.Quant;
 /// and 4 x 1), each output summed exactly as <see cref="VecDot.Q8_0Q8_0"/> (ggml's AVX2 vec_dot and tinyBLAS):
 /// per block an 8-lane int32 sum of 4-byte products converted to float, one FMA with the f32 product of the two
 /// F16 scales into an 8-lane accumulator, blocks in order, then hsum_float_8. The integer lane sums are computed
-/// with the offset form of VNNI (Σ(w+128)·a − 128·Σa), which is exact, so results are bit-identical.
+/// with the offset form of VNNI (Σ(w+128)·a − 128·Σa), which is exact and so equals ggml's sign form whenever no
+/// activation quant is −128 (the activation quantizer rounds into [−127, 127]); calls with a −128 activation quant
+/// take <see cref="VecDot.Q8_0Q8_0"/> itself, so results are bit-identical. The fallback of
+/// <see cref="TileQ8_0Avx512"/> on machines without AVX-512.
 /// </summary>
 internal static unsafe class TileQ8_0
 {
@@ -24,7 +27,8 @@ internal static unsafe class TileQ8_0
     {
         int nb = n / 32;
         int r = r0;
-        for (; r + 4 <= r1; r += 4)
+        int tiled = HasMinQuant(a, aRowBytes, batch, nb) ? r0 : r1;     // with a −128 quant: all by the reference
+        for (; r + 4 <= tiled; r += 4)
         {
             var w0 = (BlockQ8_0*)(w + r * rowBytes);
             int b = 0;
@@ -36,6 +40,20 @@ internal static unsafe class TileQ8_0
         for (; r < r1; r++)
             for (int b = 0; b < batch; b++)
                 y[(long)b * yStride + r] = VecDot.Q8_0Q8_0((BlockQ8_0*)(w + r * rowBytes), (BlockQ8_0*)(a + b * aRowBytes), n);
+    }
+
+    /// <summary>True when some quant of the <paramref name="batch"/> activation rows is −128.</summary>
+    internal static bool HasMinQuant(byte* a, long aRowBytes, int batch, int nb)
+    {
+        var min = Vector256.Create((sbyte)-128);
+        var bad = Vector256<sbyte>.Zero;
+        for (int b = 0; b < batch; b++)
+        {
+            var blk = (BlockQ8_0*)(a + b * aRowBytes);
+            for (int i = 0; i < nb; i++)
+                bad |= Vector256.Equals(Vector256.Load(blk[i].Qs).AsSByte(), min);
+        }
+        return bad != Vector256<sbyte>.Zero;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

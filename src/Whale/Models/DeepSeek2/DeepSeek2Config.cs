@@ -12,6 +12,8 @@ public sealed record DeepSeek2Config
 {
     /// <summary>Decoder blocks (block_count minus nextn_predict_layers).</summary>
     public required int NumLayers { get; init; }
+    /// <summary>Multi-token-prediction blocks after the decoder blocks (nextn_predict_layers; blk.{NumLayers}.* is the first).</summary>
+    public int NextNLayers { get; init; }
     /// <summary>Model width (n_embd).</summary>
     public required int EmbedDim { get; init; }
     /// <summary>FFN width of the leading dense layers.</summary>
@@ -202,6 +204,7 @@ public sealed record DeepSeek2Config
         return new DeepSeek2Config
         {
             NumLayers = layers,
+            NextNLayers = nextn,
             EmbedDim = embed,
             FfnDim = Opt("feed_forward_length", 0),
             ExpertFfnDim = Opt("expert_feed_forward_length", 0),

@@ -12,7 +12,7 @@ namespace Whale.Models.DeepSeek2;
 /// Shapes: T tokens in a micro-batch, E embed, H heads, Dn/Dr/Dk = Dn+Dr/Dv head parts, C kv_lora_rank,
 /// R = C + Dr cache row, Q q_lora_rank, X experts, K experts per token, F dense ffn, Fe expert ffn, Fs shared ffn.
 /// </summary>
-public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
+public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpModel
 {
     private readonly WorkerPool _pool;
     private readonly bool _ownsPool;
@@ -73,10 +73,11 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         _outputNorm = w.Vector("output_norm.weight", E);
         _layers = new DeepSeek2Layer[c.NumLayers];
         for (int l = 0; l < c.NumLayers; l++) _layers[l] = loader.Layer(l);
+        _mtp = DeepSeek2MtpWeights.TryLoad(loader, c, _tokenEmbd, _output, _outputNorm);
         _owned = loader.OwnedBuffers;
         _rope = c.CreateRope();
         _kqScale = c.KqScale;
-        bool anyMoe = c.LeadingDenseLayers < c.NumLayers;
+        bool anyMoe = c.LeadingDenseLayers < c.NumLayers || _mtp is { Block.IsMoe: true };
         _router = anyMoe ? MoeRouter.FromConfig(c) : null;
         _pool = pool ?? new WorkerPool(Environment.ProcessorCount);
         _ownsPool = pool is null;
@@ -143,48 +144,22 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
     {
         var c = DeepSeekConfig;
         int T = tokens.Length, E = c.EmbedDim, pos0 = cache.Length;
-        int H = c.NumHeads, Dr = c.QkRopeDim, C = c.KvLoraRank, R = c.CacheRowDim;
-        int half = Dr / 2;
+        int half = c.QkRopeDim / 2;
 
         // x: [T, E] embeddings
         for (int t = 0; t < T; t++) _tokenEmbd.DequantizeRow(tokens[t], _x.AsSpan(t * E, E));
         for (int t = 0; t < T; t++) _rope.Angles(pos0 + t, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
-        int nKv = pos0 + T;
-        if (_kvf.Length < nKv * R) _kvf = new float[Math.Max(nKv, Math.Min(cache.ContextSize, 2 * nKv)) * R];
-        int kvPad = Pad64(nKv);
-        if (_kvfT.Length < C * kvPad) _kvfT = new float[C * Math.Max(kvPad, Pad64(Math.Min(cache.ContextSize, 2 * nKv)))];
 
         for (int l = 0; l < c.NumLayers; l++)
         {
             var L = _layers[l];
-            ProjectQueryAndLatent(L, T);                                // _q: [T, H, Dk], _kv: [T, R]
-            // the cache row is F16, as llama.cpp's default K cache type
-            TensorPrimitives.ConvertToHalf(_kv.AsSpan(0, T * R), cache.K(l, pos0, T));
-            TensorPrimitives.ConvertToSingle(cache.K(l, 0, nKv), _kvf.AsSpan(0, nKv * R));
-            for (int d = 0; d < C; d++)
-            {
-                var col = _kvfT.AsSpan(d * kvPad, kvPad);
-                for (int j = 0; j < nKv; j++) col[j] = _kvf[j * R + d];
-                col[nKv..].Clear();
-            }
-
-            // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
-            // (measured: the batched tinyBLAS order matches llama.cpp best here, also for F32 k_b)
-            AbsorbQuery(L, T);
-
-            _atT = T; _atStart = pos0; _atContext = cache.ContextSize; _atPad = kvPad;
-            if ((long)T * H * nKv * R < InlineWork) AttentionWorker(0, 1);   // lat: [T, H, C]
-            else _pool.Run(_atBody);
-
-            // per head value: att[t, h] = v_b[h] · lat[t, h] (Dv)
-            HeadMatMul(L.Vb, _lat, H * C, C, _att, H * c.VHeadDim, c.VHeadDim, T);
-            MatMul(L.Wo, _att, T, _h);                                // [T, E]
-            Add(_x, _h, T * E);
+            Attend(L, cache, l, T, pos0);
 
             // last layer: like llama.cpp (inp_out_ids), the FFN runs only for the rows whose logits are wanted
             int Tf = T;
             if (l == c.NumLayers - 1 && !allLogits)
             {
+                if (_hidden != null) CaptureHidden(L, wantLogits ? T - 1 : T, pos0);   // the rows left out below
                 if (!wantLogits) break;
                 _x.AsSpan((T - 1) * E, E).CopyTo(_x);                   // the last row moves to row 0
                 Tf = 1;
@@ -197,13 +172,53 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         if (allLogits)
         {
             RmsNorm.ApplyRows(_x, _outputNorm, c.RmsEps, _h, T, E);
+            StoreHidden(_h, pos0, T);
             fixed (float* y = logits) MatMul(_output, _h, T, y);
         }
         else
         {
             RmsNorm.Apply(_x.AsSpan(0, E), _outputNorm, c.RmsEps, _last);   // the last token's row (moved to row 0)
+            StoreHidden(_last, pos0 + T - 1, 1);
             fixed (float* y = logits) MatMul(_output, _last, 1, y);
         }
+    }
+
+    /// <summary>
+    /// x += MLA attention of block <paramref name="L"/> for the T rows of _x at positions pos0.. (angles in _cos/_sin),
+    /// their cache rows written to layer <paramref name="l"/> of <paramref name="cache"/>, attending over its rows [0, pos0 + T).
+    /// </summary>
+    private void Attend(DeepSeek2Layer L, KvCache cache, int l, int T, int pos0)
+    {
+        var c = DeepSeekConfig;
+        int E = c.EmbedDim, H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
+        int nKv = pos0 + T;
+        if (_kvf.Length < nKv * R) _kvf = new float[Math.Max(nKv, Math.Min(cache.ContextSize, 2 * nKv)) * R];
+        int kvPad = Pad64(nKv);
+        if (_kvfT.Length < C * kvPad) _kvfT = new float[C * Math.Max(kvPad, Pad64(Math.Min(cache.ContextSize, 2 * nKv)))];
+
+        ProjectQueryAndLatent(L, T);                                // _q: [T, H, Dk], _kv: [T, R]
+        // the cache row is F16, as llama.cpp's default K cache type
+        TensorPrimitives.ConvertToHalf(_kv.AsSpan(0, T * R), cache.K(l, pos0, T));
+        TensorPrimitives.ConvertToSingle(cache.K(l, 0, nKv), _kvf.AsSpan(0, nKv * R));
+        for (int d = 0; d < C; d++)
+        {
+            var col = _kvfT.AsSpan(d * kvPad, kvPad);
+            for (int j = 0; j < nKv; j++) col[j] = _kvf[j * R + d];
+            col[nKv..].Clear();
+        }
+
+        // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
+        // (measured: the batched tinyBLAS order matches llama.cpp best here, also for F32 k_b)
+        AbsorbQuery(L, T);
+
+        _atT = T; _atStart = pos0; _atContext = cache.ContextSize; _atPad = kvPad;
+        if ((long)T * H * nKv * R < InlineWork) AttentionWorker(0, 1);   // lat: [T, H, C]
+        else _pool.Run(_atBody);
+
+        // per head value: att[t, h] = v_b[h] · lat[t, h] (Dv)
+        HeadMatMul(L.Vb, _lat, H * C, C, _att, H * c.VHeadDim, c.VHeadDim, T);
+        MatMul(L.Wo, _att, T, _h);                                // [T, E]
+        Add(_x, _h, T * E);
     }
 
     /// <summary>x += MoE(h) + shared(h) for the T rows of _h; only the selected experts run, tokens grouped by expert.</summary>
@@ -300,7 +315,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         long arb = w.ActivationRowBytes;
         if (!_mmPerRow)
         {
-            w.MatMul(_qx.AsSpan(0, (int)(arb * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, _batchOrder || _mmBatch >= 2);
+            w.MatMul(_qx.AsSpan(0, (int)(arb * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, BatchOrder(_mmBatch));
             return;
         }
         for (int b = 0; b < _mmBatch; b++)
@@ -337,7 +352,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
             var w = ws[h];
             for (int t = 0; t < T; t++) src.AsSpan(t * _hmSrcStride + h * _hmSrcHead, cols).CopyTo(input.AsSpan(t * cols, cols));
             w.ConvertActivations(input.AsSpan(0, T * cols), T, qx);
-            w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows, _batchOrder || T >= 2);
+            w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows, BatchOrder(T));
             for (int t = 0; t < T; t++) output.AsSpan(t * rows, rows).CopyTo(dst.AsSpan(t * _hmDstStride + h * _hmDstHead, rows));
         }
     }
@@ -356,7 +371,7 @@ public sealed unsafe class DeepSeek2Model : IModel, IPagedModel
         int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
         var (s, e) = WorkerPool.Split(_atT * H, index, count);
         if (s >= e) return;
-        bool batched = _atT >= 2;
+        bool batched = BatchOrder(_atT);
         bool chainKq = batched && R % Lanes == 0;
         int kvPad = _atPad;
         var ws = _scores[index] is { } w && w.Length >= kvPad + R ? w : _scores[index] = new float[Math.Max(kvPad, Pad64(_atContext)) + R];

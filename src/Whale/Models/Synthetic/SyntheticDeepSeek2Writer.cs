@@ -12,7 +12,8 @@ namespace Whale.Models.Synthetic;
 /// Router weights, the selection bias, norms are F32 (as llama.cpp's converter and quantizer keep them); K-quant
 /// tensors whose rows are not a multiple of 256 fall back as llama-quant does (Q4_K -> Q5_0, Q5_K -> Q5_1,
 /// Q6_K -> Q8_0); the mixed option of <see cref="Write"/> gives a Q4_K_M-like mix (attn_output, ffn_down*,
-/// output in Q6_K).
+/// output in Q6_K). With an MTP block, blk.{layers} is one more MoE block plus the nextn tensors (eh_proj, enorm, hnorm,
+/// shared_head_norm; embedding and head shared), drawn after every other tensor so the main weights stay the same.
 /// </summary>
 public static class SyntheticDeepSeek2Writer
 {
@@ -25,8 +26,9 @@ public static class SyntheticDeepSeek2Writer
     /// <param name="layers">Overrides the shape's layer count.</param>
     /// <param name="legacyMla">Write the legacy layout (attn_kv_b, no *_mla keys).</param>
     /// <param name="mixed">Q4_K_M-like mix: attn_output, ffn_down* and output in Q6_K (then the fallbacks).</param>
+    /// <param name="mtp">Add a multi-token-prediction block in llama.cpp's nextn layout (nextn_predict_layers 1).</param>
     public static string Write(string path, SyntheticDeepSeek2Shape shape, GgmlType type, VocabData vocab, ulong seed = 42,
-        int? layers = null, bool legacyMla = false, bool mixed = false)
+        int? layers = null, bool legacyMla = false, bool mixed = false, bool mtp = false)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(vocab);
@@ -42,7 +44,8 @@ public static class SyntheticDeepSeek2Writer
         w.SetString("general.name", $"whale-synthetic-deepseek2-{(mixed ? type + "_M" : type.ToString())}{(legacyMla ? "-legacy" : "")}".ToLowerInvariant());
         w.SetUInt32("general.file_type", mixed ? 15u : FileType(type));
         w.SetUInt32("general.quantization_version", 2);
-        w.SetUInt32(a + "block_count", (uint)s.Layers);
+        w.SetUInt32(a + "block_count", (uint)(s.Layers + (mtp ? 1 : 0)));
+        if (mtp) w.SetUInt32(a + "nextn_predict_layers", 1);
         w.SetUInt32(a + "context_length", (uint)s.Context);
         w.SetUInt32(a + "embedding_length", (uint)E);
         w.SetUInt32(a + "feed_forward_length", (uint)s.Ffn);
@@ -105,7 +108,20 @@ public static class SyntheticDeepSeek2Writer
         Matrix("token_embd.weight", E, V, 1.0f);
         Vector("output_norm.weight", E, 0.1f, 1.0f);
         Matrix("output.weight", E, V, 3.0f / MathF.Sqrt(E));
-        for (int l = 0; l < s.Layers; l++)
+        for (int l = 0; l < s.Layers; l++) Block(l);
+        if (mtp)
+        {
+            string n = $"blk.{s.Layers}.nextn.";
+            Block(s.Layers);
+            Matrix(n + "eh_proj.weight", 2 * E, E, 1.0f / MathF.Sqrt(2 * E));
+            Vector(n + "enorm.weight", E, 0.1f, 1.0f);
+            Vector(n + "hnorm.weight", E, 0.1f, 1.0f);
+            Vector(n + "shared_head_norm.weight", E, 0.1f, 1.0f);
+        }
+        w.Write(path);
+        return path;
+
+        void Block(int l)
         {
             string p = $"blk.{l}.";
             Vector(p + "attn_norm.weight", E, 0.1f, 1.0f);
@@ -152,7 +168,7 @@ public static class SyntheticDeepSeek2Writer
                 Matrix(p + "ffn_gate.weight", E, s.Ffn, 1.0f / MathF.Sqrt(E));
                 Matrix(p + "ffn_up.weight", E, s.Ffn, 1.0f / MathF.Sqrt(E));
                 Matrix(p + "ffn_down.weight", s.Ffn, E, 0.5f / MathF.Sqrt(s.Ffn));
-                continue;
+                return;
             }
             // router: always F32
             w.AddTensor(p + "ffn_gate_inp.weight", GgmlType.F32, [E, X], Encode(GgmlType.F32, Random(rng, X, E, 1.0f / MathF.Sqrt(E)), E, X));
@@ -167,8 +183,6 @@ public static class SyntheticDeepSeek2Writer
                 Matrix(p + "ffn_down_shexp.weight", Fs, E, 0.5f / MathF.Sqrt(Fs));
             }
         }
-        w.Write(path);
-        return path;
     }
 
     /// <summary>

@@ -12,9 +12,15 @@ namespace Whale.Models.Synthetic;
 /// </summary>
 public static class SyntheticModelWriter
 {
-    /// <summary>Writes the model; returns the path.</summary>
-    public static string Write(string path, string architecture, SyntheticShape shape, GgmlType type, VocabData vocab, ulong seed = 42, int? layers = null)
+    /// <summary>
+    /// Writes the model; returns the path. <paramref name="mixed"/> with <paramref name="type"/> Q4_K gives
+    /// llama.cpp's Q4_K_M mix (<see cref="Q4_K_MType"/>): output, and attn_v and ffn_down of the "more bits"
+    /// layers, in Q6_K.
+    /// </summary>
+    public static string Write(string path, string architecture, SyntheticShape shape, GgmlType type, VocabData vocab, ulong seed = 42, int? layers = null,
+        bool mixed = false)
     {
+        if (mixed && type != GgmlType.Q4_K) throw new ArgumentException($"the _M mix exists for Q4_K only, not {type}");
         if (architecture is not ("llama" or "qwen2"))
             throw new ArgumentException($"synth writes llama or qwen2 models, not '{architecture}'");
         if (layers is { } nl) shape = shape with { Layers = nl };
@@ -26,8 +32,8 @@ public static class SyntheticModelWriter
         var w = new GgufWriter();
         string a = architecture + ".";
         w.SetString("general.architecture", architecture);
-        w.SetString("general.name", $"whale-synthetic-{architecture}-{type}".ToLowerInvariant());
-        w.SetUInt32("general.file_type", FileType(type));
+        w.SetString("general.name", $"whale-synthetic-{architecture}-{type}{(mixed ? "_M" : "")}".ToLowerInvariant());
+        w.SetUInt32("general.file_type", mixed ? 15u : FileType(type));
         w.SetUInt32("general.quantization_version", 2);
         w.SetUInt32(a + "block_count", (uint)shape.Layers);
         w.SetUInt32(a + "context_length", (uint)shape.Context);
@@ -41,7 +47,11 @@ public static class SyntheticModelWriter
         if (architecture == "llama") w.SetUInt32(a + "vocab_size", (uint)V);
         vocab.WriteTo(w);
 
-        void Matrix(string name, int cols, int rows, float std) => w.AddTensor(name, type, [cols, rows], Encode(type, rng, cols, rows, std));
+        void Matrix(string name, int cols, int rows, float std)
+        {
+            var t = mixed ? Q4_K_MType(name, shape.Layers) : type;
+            w.AddTensor(name, t, [cols, rows], Encode(t, rng, cols, rows, std));
+        }
         void Vector(string name, int n, float std, float mean) => w.AddTensor(name, GgmlType.F32, [n], Encode(GgmlType.F32, rng, n, 1, std, mean));
 
         Matrix("token_embd.weight", E, V, 1.0f);
@@ -70,6 +80,21 @@ public static class SyntheticModelWriter
         }
         w.Write(path);
         return path;
+    }
+
+    /// <summary>
+    /// The type llama.cpp's quantizer gives a 2-D tensor of a dense model in Q4_K_M (llama_tensor_get_type):
+    /// output Q6_K; attn_v and ffn_down Q6_K in the first and last eighth of the layers and every third layer
+    /// between (use_more_bits); everything else Q4_K.
+    /// </summary>
+    public static GgmlType Q4_K_MType(string name, int layers)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name == "output.weight") return GgmlType.Q6_K;
+        if (!name.Contains("attn_v.", StringComparison.Ordinal) && !name.Contains("ffn_down.", StringComparison.Ordinal)) return GgmlType.Q4_K;
+        int layer = int.Parse(name.AsSpan(4, name.IndexOf('.', 4) - 4), System.Globalization.CultureInfo.InvariantCulture);
+        bool moreBits = layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+        return moreBits ? GgmlType.Q6_K : GgmlType.Q4_K;
     }
 
     /// <summary>Llama 3 rope scaling divisors (factor 8, low 1, high 4, original context 8192), as the converter computes them.</summary>

@@ -43,6 +43,18 @@ public sealed class DeepSeek2Fixture : IDisposable
         }
     }
 
+    /// <summary>The preset with a multi-token-prediction block (nextn tensors) after the same main weights.</summary>
+    public string GetWithMtp(string preset, GgmlType type)
+    {
+        lock (_gate)
+        {
+            Directory.CreateDirectory(_dir);
+            string path = Path.Combine(_dir, $"{preset}-mtp-{type}.gguf");
+            if (!File.Exists(path)) SyntheticDeepSeek2Writer.Write(path, SyntheticDeepSeek2Shape.Get(preset), type, Vocab, seed: 11, mtp: true);
+            return path;
+        }
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

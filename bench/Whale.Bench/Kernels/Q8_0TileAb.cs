@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+using Whale.Gguf;
+using Whale.Kernels.Quant;
+
+namespace Whale.Bench.Kernels;
+
+/// <summary>
+/// <c>Whale.Bench q8ab [cols] [rows] [batches]</c>: the old (<see cref="TileQ8_0"/>) and new
+/// (<see cref="TileQ8_0Avx512"/>) Q8_0 kernels on one thread, alternated five times in one process and timed in
+/// process CPU time (so time the scheduler gives to other tenants does not count), medians in GMAC/s; also checks that
+/// both give the same bits. Meant for a shared machine where wall-clock benchmarks swing with the load.
+/// </summary>
+internal static unsafe class Q8_0TileAb
+{
+    public static int Run(string[] args)
+    {
+        if (!TileQ8_0.IsSupported || !TileQ8_0Avx512.IsSupported)
+        {
+            Console.Error.WriteLine("q8ab needs AVX-VNNI and AVX-512");
+            return 1;
+        }
+        int cols = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1536;
+        int rows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1536;
+        int[] batches = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [1, 4, 16, 64, 512];
+        using var w = new TestMatrix(GgmlType.Q8_0, cols, rows);
+        var m = w.Matrix;
+        Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        foreach (int batch in batches)
+        {
+            var qx = new byte[batch * m.ActivationRowBytes];
+            m.ConvertActivations(TestMatrix.RandomActivations(batch * cols), batch, qx);
+            var yOld = new float[batch * rows];
+            var yNew = new float[batch * rows];
+            fixed (byte* a = qx)
+            fixed (float* po = yOld)
+            fixed (float* pn = yNew)
+            {
+                var job = new Job(m.Data, m.RowBytes, rows, cols, a, m.ActivationRowBytes, batch);
+                CpuSeconds(job, false, po, 1);
+                CpuSeconds(job, true, pn, 1);
+                int mismatches = 0;
+                for (int i = 0; i < yOld.Length; i++)
+                    if (BitConverter.SingleToInt32Bits(yOld[i]) != BitConverter.SingleToInt32Bits(yNew[i])) mismatches++;
+                double macs = (double)rows * cols * batch;
+                int reps = (int)Math.Max(3, 2e9 / macs);
+                var tOld = new List<double>();
+                var tNew = new List<double>();
+                for (int k = 0; k < 5; k++)
+                {
+                    tOld.Add(CpuSeconds(job, false, po, reps));
+                    tNew.Add(CpuSeconds(job, true, pn, reps));
+                }
+                tOld.Sort();
+                tNew.Sort();
+                Console.WriteLine(FormattableString.Invariant(
+                    $"{rows}x{cols} batch {batch,4}: TileQ8_0 {macs / tOld[2] / 1e9,6:F1} GMAC/s, TileQ8_0Avx512 {macs / tNew[2] / 1e9,6:F1} GMAC/s ({m.RowBytes * rows / tNew[2] / 1e9:F1} GB/s), x{tOld[2] / tNew[2]:F2}, mismatches {mismatches}"));
+            }
+        }
+        return 0;
+    }
+
+    private readonly struct Job(byte* w, long rowBytes, int rows, int cols, byte* a, long aRowBytes, int batch)
+    {
+        public readonly byte* W = w, A = a;
+        public readonly long RowBytes = rowBytes, ARowBytes = aRowBytes;
+        public readonly int Rows = rows, Cols = cols, Batch = batch;
+    }
+
+    private static double CpuSeconds(in Job j, bool avx512, float* y, int reps)
+    {
+        var p = Process.GetCurrentProcess();
+        var t0 = p.TotalProcessorTime;
+        for (int i = 0; i < reps; i++)
+        {
+            if (avx512) TileQ8_0Avx512.MatMul(j.W, j.RowBytes, 0, j.Rows, j.A, j.ARowBytes, j.Batch, j.Cols, y, j.Rows);
+            else TileQ8_0.MatMul(j.W, j.RowBytes, 0, j.Rows, j.A, j.ARowBytes, j.Batch, j.Cols, y, j.Rows);
+        }
+        p.Refresh();
+        return (p.TotalProcessorTime - t0).TotalSeconds / reps;
+    }
+}
