@@ -16,7 +16,8 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                    [--distill|--no-distill] [--student-out PATH]
        whale train distill [--teacher models/whale-r1-tiny.gguf] [--out PATH] [--recipe tiny|smoke] [--work DIR]
                    [--seed N] [--threads N] [--eval-per-task N] [--mix F (share of original SFT traces, 0..1)] [--no-balance]
-       whale train eval --model PATH [--per-task N] [--temperature T] [--seed N] [--threads N]
+       whale train eval --model PATH [--compare PATH] [--per-task N] [--temperature T] [--samples K] [--seed N]
+                   [--sample-seed N] [--max-tokens N] [--threads N]
 """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -79,10 +80,23 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                 case "eval":
                 {
                     string model = opts.GetValueOrDefault("model") ?? throw new ArgumentException("eval needs --model PATH");
+                    string? other = opts.GetValueOrDefault("compare");
+                    int perTask = int.Parse(Opt("per-task", "50"), CultureInfo.InvariantCulture);
+                    float temperature = float.Parse(Opt("temperature", "0"), CultureInfo.InvariantCulture);
+                    int samples = int.Parse(Opt("samples", "1"), CultureInfo.InvariantCulture);
+                    ulong seed = ulong.Parse(Opt("seed", "1"), CultureInfo.InvariantCulture);
+                    int maxTokens = int.Parse(Opt("max-tokens", "200"), CultureInfo.InvariantCulture);
+                    if (perTask < 1) throw new ArgumentException("--per-task must be at least 1");
+                    if (samples < 1) throw new ArgumentException("--samples must be at least 1");
+                    if (samples > 1 && temperature <= 0) throw new ArgumentException("--samples above 1 needs --temperature above 0 (greedy decoding gives one answer)");
+                    var problems = Data.TaskGenerator.HeldOutSample(perTask, int.Parse(Opt("sample-seed", "12345"), CultureInfo.InvariantCulture));
                     using var log = new TrainingLog(stdout, null);
-                    TrainingPipeline.Evaluate(model, int.Parse(Opt("per-task", "50"), CultureInfo.InvariantCulture),
-                        float.Parse(Opt("temperature", "0"), CultureInfo.InvariantCulture), ulong.Parse(Opt("seed", "1"), CultureInfo.InvariantCulture), threads, log,
-                        int.Parse(Opt("max-tokens", "200"), CultureInfo.InvariantCulture));
+                    var a = TrainingPipeline.Evaluate(model, problems, temperature, samples, seed, threads, log, maxTokens);
+                    if (other is not null)
+                    {
+                        var b = TrainingPipeline.Evaluate(other, problems, temperature, samples, seed, threads, log, maxTokens);
+                        log.Line(Eval.PairedComparison.Table(Path.GetFileName(model), Path.GetFileName(other), Eval.PairedComparison.ByTask(a, b)));
+                    }
                     return 0;
                 }
                 default:

@@ -87,12 +87,20 @@ public sealed class TrainingPipeline(Recipe recipe, string workDir, TrainingLog 
     }
 
     /// <summary>Scores a file on the held-out sample and logs the table.</summary>
-    public static List<TaskScore> Evaluate(string path, int perTask, float temperature, ulong seed, int threads, TrainingLog log, int maxTokens = 200)
+    public static List<TaskScore> Evaluate(string path, int perTask, float temperature, ulong seed, int threads, TrainingLog log, int maxTokens = 200) =>
+        Evaluator.Summarize(Evaluate(path, TaskGenerator.HeldOutSample(perTask), temperature, 1, seed, threads, log, maxTokens));
+
+    /// <summary>Scores a file on the given problems, <paramref name="samples"/> completions each, logs the table and returns the per-question scores.</summary>
+    public static QuestionScore[] Evaluate(string path, IReadOnlyList<Problem> problems, float temperature, int samples, ulong seed, int threads, TrainingLog log, int maxTokens = 200)
     {
+        ArgumentNullException.ThrowIfNull(log);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found", path);
         using var model = WhaleModel.Load(path, new ModelOptions { Threads = threads });
-        var scores = Evaluator.Evaluate(model, TaskGenerator.HeldOutSample(perTask), temperature, seed, maxTokens);
-        log.Line($"{Path.GetFileName(path)} {(temperature <= 0 ? "greedy" : $"sampled T={temperature}")}:\n" +
-                 Evaluator.Table(Path.GetFileNameWithoutExtension(path) + (temperature <= 0 ? " greedy" : " sampled"), scores));
+        var sw = Stopwatch.StartNew();
+        var scores = Evaluator.Score(model, problems, temperature, seed, samples, maxTokens);
+        string decoding = temperature <= 0 ? "greedy" : FormattableString.Invariant($"sampled T={temperature}, {samples} per question");
+        log.Line(FormattableString.Invariant($"{Path.GetFileName(path)} {decoding} ({sw.Elapsed.TotalSeconds:F0}s):\n") +
+                 Evaluator.Table(Path.GetFileNameWithoutExtension(path) + (temperature <= 0 ? " greedy" : " sampled"), Evaluator.Summarize(scores)));
         return scores;
     }
 }
