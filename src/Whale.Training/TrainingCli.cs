@@ -16,7 +16,7 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                    [--distill|--no-distill] [--student-out PATH]
        whale train distill [--teacher models/whale-r1-tiny.gguf] [--out PATH] [--recipe tiny|smoke] [--work DIR]
                    [--seed N] [--threads N] [--eval-per-task N] [--mix F (share of original SFT traces, 0..1)] [--no-balance]
-       whale train eval --model PATH [--compare PATH] [--per-task N] [--temperature T] [--samples K] [--seed N]
+       whale train eval --model PATH [--compare PATH[,PATH...]] [--per-task N] [--temperature T] [--samples K] [--seed N]
                    [--sample-seed N] [--max-tokens N] [--threads N]
 """;
 
@@ -92,10 +92,11 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     var problems = Data.TaskGenerator.HeldOutSample(perTask, int.Parse(Opt("sample-seed", "12345"), CultureInfo.InvariantCulture));
                     using var log = new TrainingLog(stdout, null);
                     var a = TrainingPipeline.Evaluate(model, problems, temperature, samples, seed, threads, log, maxTokens);
-                    if (other is not null)
+                    // each file of --compare (comma-separated) against --model, on the same questions and sampling seeds
+                    foreach (var path in other?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [])
                     {
-                        var b = TrainingPipeline.Evaluate(other, problems, temperature, samples, seed, threads, log, maxTokens);
-                        log.Line(Eval.PairedComparison.Table(Path.GetFileName(model), Path.GetFileName(other), Eval.PairedComparison.ByTask(a, b)));
+                        var b = TrainingPipeline.Evaluate(path, problems, temperature, samples, seed, threads, log, maxTokens);
+                        log.Line(Eval.PairedComparison.Table(Path.GetFileName(model), Path.GetFileName(path), Eval.PairedComparison.ByTask(a, b)));
                     }
                     return 0;
                 }

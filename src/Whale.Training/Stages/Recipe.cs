@@ -22,14 +22,14 @@ public sealed record Recipe
     /// tokens and cost held-out accuracy on every task.
     /// </summary>
     public float GrpoBiasGamma { get; init; }
-    public int GrpoSteps { get; init; } = 80;
-    public int GrpoPrompts { get; init; } = 8;
-    public int GrpoGroup { get; init; } = 8;
-    public int GrpoInner { get; init; } = 2;
-    public float GrpoLr { get; init; } = 5e-5f;
+    public int GrpoSteps { get; init; } = 100;
+    public int GrpoPrompts { get; init; } = 32;
+    public int GrpoGroup { get; init; } = 16;
+    public int GrpoInner { get; init; } = 1;
+    public float GrpoLr { get; init; } = 1e-4f;
     public float GrpoClip { get; init; } = 0.2f;
     public float GrpoKl { get; init; } = 0.04f;
-    public float GrpoTemperature { get; init; } = 1.0f;
+    public float GrpoTemperature { get; init; } = 0.6f;
     /// <summary>
     /// Weight of the reasoning reward (<see cref="Data.Rewards.Reasoning"/>: every step of the working is true) next to
     /// accuracy; 0 rewards the answer alone, as R1 does.
@@ -46,7 +46,7 @@ public sealed record Recipe
     /// Relative frequency of add, sub, mul, countdown prompts in GRPO; null draws kinds uniformly (the shipped run).
     /// [1, 1, 2, 4] with 16 prompts, 60 steps, lr 1e-4 was tried (docs/TRAINING.md): no better on held-out problems.
     /// </summary>
-    public IReadOnlyList<int>? GrpoKindWeights { get; init; }
+    public IReadOnlyList<int>? GrpoKindWeights { get; init; } = [1, 1, 2, 4];
     public int MaxNewTokens { get; init; } = 160;
     public int DistillSteps { get; init; }
     public int EvalPerTask { get; init; } = 100;
