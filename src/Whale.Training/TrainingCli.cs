@@ -96,7 +96,9 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     foreach (var path in other?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [])
                     {
                         var b = TrainingPipeline.Evaluate(path, problems, temperature, samples, seed, threads, log, maxTokens);
-                        log.Line(Eval.PairedComparison.Table(Path.GetFileName(model), Path.GetFileName(path), Eval.PairedComparison.ByTask(a, b)));
+                        bool sameName = Path.GetFileName(model) == Path.GetFileName(path);
+                        log.Line(Eval.PairedComparison.Table(sameName ? model : Path.GetFileName(model), sameName ? path : Path.GetFileName(path),
+                            Eval.PairedComparison.ByTask(a, b)));
                     }
                     return 0;
                 }
