@@ -10,7 +10,9 @@ namespace Whale.Bench.Kernels;
 /// <c>tiles</c>: one thread, the row-dot loop vs the tiled kernels (512-bit and 256-bit) on the same converted
 /// activations, repetitions alternating, GMAC/s from the thread's CPU time (so other processes on a shared machine
 /// slow neither side down), and every tile output checked bit for bit against the row dot. A quick, noise-robust
-/// complement to <see cref="TileBenchmarks"/>.
+/// complement to <see cref="TileBenchmarks"/>. The "row dots" side is WeightMatrix.MatMul with one activation row at
+/// a time, which for Q4_K/Q5_K/Q6_K is <see cref="GemvKQuants"/> (bit-identical to the row dots, faster); the
+/// plain row dots of those types are measured by <c>gemv</c> (<see cref="GemvProbe"/>).
 /// </summary>
 internal static unsafe class TileProbe
 {

@@ -27,9 +27,10 @@ internal static class BenchCommand
         var noProbe = new Option<bool>("--no-probe") { Description = "skip the memory-bandwidth probe" };
         var mtp = new Option<bool>("--mtp") { Description = "tg with and without MTP speculative decoding (greedy, from --mtp-prompt; no pp or depth tests)" };
         var mtpPrompt = new Option<string>("--mtp-prompt") { Description = "user message the --mtp test answers (chat template applied)", DefaultValueFactory = _ => "What is 4821 + 379?" };
+        var repack = new Option<string>("--repack") { Description = "Q8_0 weights repacked at load or read in place: comma-separated on/off (each value loads the model again), or ab: both models loaded, repetitions alternated (same-run A/B)", DefaultValueFactory = _ => "on" };
         var cmd = new Command("bench", "Measure prompt-processing and generation speed (llama-bench style)")
         {
-            model, threads, prompt, gen, depth, reps, json, noProbe, mtp, mtpPrompt,
+            model, threads, prompt, gen, depth, reps, json, noProbe, mtp, mtpPrompt, repack,
         };
         cmd.SetAction(r =>
         {
@@ -51,7 +52,13 @@ internal static class BenchCommand
                 if (p > 0) tests.Add(new BenchmarkTest(p, 0, d));
                 if (n > 0) tests.Add(new BenchmarkTest(0, n, d));
             }
-            Run(io, path, threadList, tests, repCount, r.GetValue(json), !r.GetValue(noProbe));
+            if (r.GetValue(repack) == "ab")
+            {
+                RunRepackAb(io, path, threadList, tests, repCount, !r.GetValue(noProbe));
+                return 0;
+            }
+            var repackList = ParseSwitches(r.GetValue(repack)!, "--repack");
+            Run(io, path, threadList, repackList, tests, repCount, r.GetValue(json), !r.GetValue(noProbe));
             return 0;
         });
         cmd.Subcommands.Add(CreateServe(io));
@@ -127,7 +134,7 @@ internal static class BenchCommand
         return cmd;
     }
 
-    private static void Run(CliIo io, string path, IReadOnlyList<int> threadList, IReadOnlyList<BenchmarkTest> tests, int reps, bool json, bool probe)
+    private static void Run(CliIo io, string path, IReadOnlyList<int> threadList, IReadOnlyList<bool> repackList, IReadOnlyList<BenchmarkTest> tests, int reps, bool json, bool probe)
     {
         int ctx = tests.Max(t => t.ContextNeeded);
         int batch = Math.Max(1, tests.Max(t => t.Prompt));
@@ -137,14 +144,15 @@ internal static class BenchCommand
             io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|");
         }
         foreach (int threads in threadList)
+        foreach (bool repack in repackList)
         {
-            using var wm = WhaleModel.Load(path, new ModelOptions { Threads = threads, ContextSize = ctx, BatchSize = batch });
+            using var wm = WhaleModel.Load(path, new ModelOptions { Threads = threads, ContextSize = ctx, BatchSize = batch, RepackWeights = repack });
             double probeBps = probe ? BandwidthProbe.Measure(threads) : 0;
             long size = 0, parameters = 0;
             foreach (var t in wm.File.Tensors) { size += t.ByteSize; parameters += t.ElementCount; }
             var bench = new ModelBenchmark(wm.Model, ctx);
             bench.WarmUp();
-            string name = Path.GetFileName(path);
+            string name = Path.GetFileName(path) + (repackList.Count > 1 ? (repack ? " (repacked)" : " (in place)") : "");
             foreach (var test in tests)
             {
                 var stats = bench.Run(test, reps);
@@ -165,9 +173,58 @@ internal static class BenchCommand
             {
                 string probeText = probe ? string.Create(CultureInfo.InvariantCulture, $"{probeBps / 1e9:F1} GB/s") : "not measured";
                 io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"threads {threads}: read-bandwidth probe {probeText}; peak RSS {ProcessMemory.PeakRss() / 1e9:F2} GB (file {new FileInfo(path).Length / 1e9:F2} GB, KV cache {bench.KvBytesPerPosition * (long)ctx / 1e6:F1} MB)"));
+                    $"threads {threads}, repack {(repack ? "on" : "off")}: read-bandwidth probe {probeText}; peak RSS {ProcessMemory.PeakRss() / 1e9:F2} GB, RSS now {ProcessMemory.CurrentRss() / 1e9:F2} GB (file {new FileInfo(path).Length / 1e9:F2} GB, KV cache {bench.KvBytesPerPosition * (long)ctx / 1e6:F1} MB)"));
             }
         }
+    }
+
+    /// <summary>
+    /// Same-run A/B of load-time repacking: the model loaded twice (repacked, in place), repetitions alternated
+    /// (A B, B A, ...) so that both see the same machine load; medians, the ratio and the achieved read bandwidth.
+    /// </summary>
+    private static void RunRepackAb(CliIo io, string path, IReadOnlyList<int> threadList, IReadOnlyList<BenchmarkTest> tests, int reps, bool probe)
+    {
+        int ctx = tests.Max(t => t.ContextNeeded);
+        int batch = Math.Max(1, tests.Max(t => t.Prompt));
+        io.Out.WriteLine("| model | threads | test | repacked t/s (median) | in place t/s (median) | repacked / in place | repacked read GB/s | in place read GB/s | probe GB/s |");
+        io.Out.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (int threads in threadList)
+        {
+            using var a = WhaleModel.Load(path, new ModelOptions { Threads = threads, ContextSize = ctx, BatchSize = batch, RepackWeights = true });
+            using var b = WhaleModel.Load(path, new ModelOptions { Threads = threads, ContextSize = ctx, BatchSize = batch, RepackWeights = false });
+            var ba = new ModelBenchmark(a.Model, ctx);
+            var bb = new ModelBenchmark(b.Model, ctx);
+            ba.WarmUp();
+            bb.WarmUp();
+            double probeBps = probe ? BandwidthProbe.Measure(threads) : 0;
+            foreach (var test in tests)
+            {
+                var sa = new double[reps];
+                var sb = new double[reps];
+                for (int i = 0; i < reps; i++)
+                {
+                    // A B, then B A: neither side always runs first
+                    if (i % 2 == 0) { sa[i] = ba.RunOnce(test); sb[i] = bb.RunOnce(test); }
+                    else { sb[i] = bb.RunOnce(test); sa[i] = ba.RunOnce(test); }
+                }
+                var ma = new BenchmarkStats(sa).Median;
+                var mb = new BenchmarkStats(sb).Median;
+                long bytes = test.Generate > 0 ? ba.BytesPerGeneratedToken(a.File, test) : 0;
+                string bwa = bytes > 0 ? (bytes * ma / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "";
+                string bwb = bytes > 0 ? (bytes * mb / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "";
+                string pr = probeBps > 0 ? (probeBps / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
+                io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {Path.GetFileName(path)} | {threads} | {test.Name} | {ma:F2} | {mb:F2} | {ma / mb:F2} | {bwa} | {bwb} | {pr} |"));
+            }
+        }
+        io.Err.WriteLine($"load average at the end: {ReadLoadAverage()}");
+    }
+
+    private static string ReadLoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Trim(); }
+        catch (IOException) { return "n/a"; }
+        catch (UnauthorizedAccessException) { return "n/a"; }
     }
 
     /// <summary>tg with and without MTP speculation, alternating plain and speculative repetitions per thread count.</summary>
@@ -282,6 +339,20 @@ internal static class BenchCommand
             w.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static List<bool> ParseSwitches(string text, string option)
+    {
+        var list = new List<bool>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            list.Add(part switch
+            {
+                "on" => true,
+                "off" => false,
+                _ => throw new ArgumentException($"{option}: '{part}' is neither on nor off"),
+            });
+        if (list.Count == 0) throw new ArgumentException($"{option}: empty list");
+        return list;
     }
 
     private static List<int> ParseList(string text, string option, int min)

@@ -26,9 +26,9 @@ public sealed class WhaleModel : IDisposable
             progress?.Report(0.1);
             Tokenizer = Tokenizer.FromGguf(file);
             progress?.Report(0.3);
-            Model = CreateModel(file, _pool, options.BatchSize);
-            progress?.Report(0.9);
+            // paged in before the model repacks (and releases) tensors, so that released pages stay released
             TouchWeights(file, progress);
+            Model = CreateModel(file, _pool, options.BatchSize, options.RepackWeights);
             string bos = Tokenizer.Decode([Tokenizer.BosId], renderSpecial: true);
             string eos = Tokenizer.Decode([Tokenizer.EosId], renderSpecial: true);
             try
@@ -90,13 +90,13 @@ public sealed class WhaleModel : IDisposable
         return Tokenizer.Encode(text, addSpecial: true, parseSpecial: true);
     }
 
-    private static IModel CreateModel(GgufFile file, WorkerPool pool, int batch)
+    private static IModel CreateModel(GgufFile file, WorkerPool pool, int batch, bool repack)
     {
         string arch = file.Architecture ?? throw new GgufException($"{file.Path}: missing metadata key 'general.architecture'");
         return arch switch
         {
-            "llama" or "qwen2" => new LlamaModel(file, pool, batch),
-            "deepseek2" => new Models.DeepSeek2.DeepSeek2Model(file, pool, batch),
+            "llama" or "qwen2" => new LlamaModel(file, pool, batch, repack),
+            "deepseek2" => new Models.DeepSeek2.DeepSeek2Model(file, pool, batch, repack),
             _ => throw new NotSupportedException($"{file.Path}: unsupported architecture '{arch}' (supported: {string.Join(", ", ModelConfig.SupportedArchitectures)})"),
         };
     }
@@ -113,7 +113,7 @@ public sealed class WhaleModel : IDisposable
             byte* p = file.GetTensorData(t);
             for (long o = 0; o < t.ByteSize; o += 4096) sink += p[o];
             done += t.ByteSize;
-            progress.Report(0.3 + 0.6 * done / Math.Max(1, total));
+            progress.Report(0.3 + 0.5 * done / Math.Max(1, total));
         }
         GC.KeepAlive(sink);
     }

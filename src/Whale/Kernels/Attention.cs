@@ -195,6 +195,21 @@ internal static unsafe class Attention
         return (s.GetElement(0) + s.GetElement(2)) + (s.GetElement(1) + s.GetElement(3));
     }
 
+    /// <summary>
+    /// A float dot product in one of ggml's two orders, SIMD where AVX-512 is present (bit-identical either way):
+    /// <paramref name="chain"/> = tinyBLAS's 16-lane chain (<see cref="GgmlMath.ChainDot16"/>; the length must be a
+    /// multiple of 16), else ggml_vec_dot_f32 (<see cref="GgmlMath.VecDot64"/>).
+    /// </summary>
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, bool chain)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("lengths differ");
+        if (!Avx512F.IsSupported) return chain ? GgmlMath.ChainDot16(a, b) : GgmlMath.VecDot64(a, b);
+        if (chain && a.Length % L != 0) throw new ArgumentException("a chained dot needs a multiple of 16 values");
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+            return chain ? VecDot.ChainF32(pa, pb, a.Length) : VecDot.F32(pa, pb, a.Length);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ConvertHalf(ushort* src, float* dst, int n)
         => System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, n), new Span<float>(dst, n));

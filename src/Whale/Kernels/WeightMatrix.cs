@@ -8,9 +8,14 @@ namespace Whale.Kernels;
 /// A 2-D weight (rows x cols, row-major, in its GGUF type) used in place, with the matrix products of its type:
 /// activations are converted the way llama.cpp does (F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for
 /// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and multiplied with integer dot products.
+/// A Q8_0 matrix can be repacked (<see cref="Repack"/>): the products and row lookups then read an aligned native
+/// copy in the tiles' layout instead of the rows at <see cref="Data"/>, with bit-identical results;
+/// <see cref="Dispose"/> frees that copy.
 /// </summary>
-public sealed unsafe class WeightMatrix
+public sealed unsafe class WeightMatrix : IDisposable
 {
+    private Q8_0Repacked? _repacked;
+
     /// <summary>Wraps <paramref name="rows"/> rows of <paramref name="cols"/> values of <paramref name="type"/> at <paramref name="data"/> (not copied; must outlive this object).</summary>
     public WeightMatrix(GgmlType type, byte* data, int cols, int rows)
     {
@@ -19,7 +24,7 @@ public sealed unsafe class WeightMatrix
 
     /// <summary>Storage type of the weights.</summary>
     public GgmlType Type { get; }
-    /// <summary>First byte of row 0.</summary>
+    /// <summary>First byte of row 0 in the GGUF layout (not read by the products once the matrix is repacked).</summary>
     public byte* Data { get; }
     /// <summary>Values per row (the input dimension).</summary>
     public int Cols { get; }
@@ -27,6 +32,38 @@ public sealed unsafe class WeightMatrix
     public int Rows { get; }
     /// <summary>Bytes of one weight row.</summary>
     public long RowBytes { get; }
+
+    /// <summary>True when the products read a repacked copy (see <see cref="Repack"/>).</summary>
+    public bool IsRepacked => _repacked is not null;
+
+    /// <summary>Bytes of native memory held by the repacked copy (0 when not repacked).</summary>
+    public long RepackedBytes => _repacked?.ByteSize ?? 0;
+
+    /// <summary>True when <see cref="Repack"/> would repack this matrix on this machine (Q8_0 with the AVX-512 tiles).</summary>
+    public bool CanRepack => Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported && Rows > 0 && Cols % 32 == 0;
+
+    /// <summary>
+    /// Copies the weights once into the layout of the Q8_0 tiles (<see cref="Q8_0Repacked"/>: 8-row groups of
+    /// block-major offset quants and F16 scales, as many bytes as the rows, in 64-byte aligned native memory), so
+    /// that every later product streams them sequentially and packs nothing; the rows at <see cref="Data"/> are read
+    /// here and never again. Returns false (and does nothing)
+    /// when <see cref="CanRepack"/> is false. Not thread-safe against products running on this matrix.
+    /// </summary>
+    public bool Repack()
+    {
+        if (_repacked is not null) return true;
+        if (!CanRepack) return false;
+        _repacked = Q8_0Repacked.Create(Data, RowBytes, Rows, Cols);
+        return true;
+    }
+
+    /// <summary>Frees the repacked copy, if any; the matrix then reads its rows in place again.</summary>
+    public void Dispose()
+    {
+        var r = _repacked;
+        _repacked = null;
+        r?.Dispose();
+    }
 
     /// <summary>The type activations are converted to before the dot products.</summary>
     public GgmlType ActivationType => ActivationQuantizer.VecDotType(Type);
@@ -68,6 +105,13 @@ public sealed unsafe class WeightMatrix
         if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
         if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
         int n = Cols;
+        if (_repacked is { } rp)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                TileQ8_0Avx512.MatMul(rp, rowStart, rowEnd, pq, arb, batch, py, Rows);
+            return;
+        }
         if (Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported)
         {
             fixed (byte* pq = qx)
@@ -81,6 +125,13 @@ public sealed unsafe class WeightMatrix
             fixed (float* py = y)
                 TileQ8_0.MatMul(Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows);
             return;
+        }
+        if (batch <= GemvKQuants.MaxSmallBatch)
+        {
+            fixed (byte* pq = qx)
+            fixed (float* py = y)
+                if (batch == 1 ? GemvKQuants.TryMatVec(Type, Data, RowBytes, rowStart, rowEnd, pq, n, py)
+                    : GemvKQuants.TryMatMulSmall(Type, Data, RowBytes, rowStart, rowEnd, pq, arb, batch, n, py, Rows)) return;
         }
         if (batch >= 2)
         {
@@ -172,7 +223,10 @@ public sealed unsafe class WeightMatrix
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
         if (dst.Length < Cols) throw new ArgumentException("dst is shorter than Cols", nameof(dst));
         fixed (float* d = dst)
-            Quantizer.DequantizeRow(Type, Data + row * RowBytes, d, Cols);
+        {
+            if (_repacked is { } rp) rp.DequantizeRow(row, d);
+            else Quantizer.DequantizeRow(Type, Data + row * RowBytes, d, Cols);
+        }
     }
 
     private static delegate*<byte*, byte*, int, float> DotFor(GgmlType type) => type switch

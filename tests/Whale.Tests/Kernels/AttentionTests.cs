@@ -5,6 +5,23 @@ namespace Whale.Tests.Kernels;
 
 public unsafe class AttentionTests
 {
+    [Fact]
+    public void DotIsBitIdenticalToTheReferenceOrders()
+    {
+        var rng = new Random(5);
+        for (int n = 1; n <= 700; n += 1 + n / 7)
+        {
+            var a = new float[n];
+            var b = new float[n];
+            for (int i = 0; i < n; i++) { a[i] = (float)(rng.NextDouble() * 2 - 1); b[i] = (float)(rng.NextDouble() * 8 - 4); }
+            Assert.Equal(GgmlMath.VecDot64(a, b), Attention.Dot(a, b, chain: false));
+            if (n % 16 == 0) Assert.Equal(GgmlMath.ChainDot16(a, b), Attention.Dot(a, b, chain: true));
+        }
+        Assert.Throws<ArgumentException>(() => Attention.Dot(new float[3], new float[4], chain: false));
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            Assert.Throws<ArgumentException>(() => Attention.Dot(new float[17], new float[17], chain: true));
+    }
+
     [Theory]
     [InlineData(128, 2, true)]
     [InlineData(128, 2, false)]

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Whale.Gguf;
 
 namespace Whale.Kernels.Quant;
@@ -71,8 +73,16 @@ internal static unsafe class ActivationQuantizer
         return amax;
     }
 
-    /// <summary>quantize_row_q8_0, x86 SIMD semantics (see class remarks).</summary>
+    /// <summary>quantize_row_q8_0, x86 SIMD semantics (see class remarks); vectorized where AVX-512 is present.</summary>
     public static void QuantizeQ8_0(float* x, BlockQ8_0* y, int n)
+    {
+        for (int i = 0; i < n / 32; i++, x += 32, y++)
+            if (!Avx512F.IsSupported || !Block32(x, y->Qs, out float d)) QuantizeQ8_0Scalar(x, y, 32);
+            else y->D = Fp16.FromFloat(d);
+    }
+
+    /// <summary>The scalar form of <see cref="QuantizeQ8_0"/> (the reference the vector form is tested against).</summary>
+    internal static void QuantizeQ8_0Scalar(float* x, BlockQ8_0* y, int n)
     {
         for (int i = 0; i < n / 32; i++, x += 32, y++)
         {
@@ -83,6 +93,37 @@ internal static unsafe class ActivationQuantizer
             for (int j = 0; j < 32; j++)
                 y->Qs[j] = (sbyte)Math.Clamp((int)MathF.Round(x[j] * id, MidpointRounding.ToEven), -128, 127);
         }
+    }
+
+    /// <summary>
+    /// One block of 32 as ggml's AVX2 quantize_row_q8_0: d = max|x| / 127 (f32), q = round-half-even(x · 127/max|x|).
+    /// Returns false, writing nothing, when the block holds a NaN or an infinity (the scalar form handles those).
+    /// Every |x · id| is at most 127 (rounded), so the narrowing int32 -> int8 is exact.
+    /// </summary>
+    private static bool Block32(float* x, sbyte* q, out float d)
+    {
+        var v0 = Vector512.Load(x);
+        var v1 = Vector512.Load(x + 16);
+        var a = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1));
+        // finite <=> |x| <= MaxValue; NaN compares false, so one test rejects both NaN and ±inf.
+        if (!Vector512.LessThanOrEqualAll(a, Vector512.Create(float.MaxValue))) { d = 0; return false; }
+        float amax = HMax(a);
+        d = amax / 127f;
+        var id = Vector512.Create(amax != 0 ? 127f / amax : 0f);
+        var i0 = Avx512F.ConvertToVector512Int32(Avx512F.RoundScale(v0 * id, 0));
+        var i1 = Avx512F.ConvertToVector512Int32(Avx512F.RoundScale(v1 * id, 0));
+        Avx512F.ConvertToVector128SByte(i0).Store(q);
+        Avx512F.ConvertToVector128SByte(i1).Store(q + 16);
+        return true;
+    }
+
+    private static float HMax(Vector512<float> a)
+    {
+        var m = Vector256.Max(a.GetLower(), a.GetUpper());
+        var h = Vector128.Max(m.GetLower(), m.GetUpper());
+        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(1, 0, 3, 2)));
+        return h.ToScalar();
     }
 
     /// <summary>quantize_row_q8_1, x86 SIMD semantics (see class remarks).</summary>

@@ -24,7 +24,9 @@ namespace Whale.Kernels.Quant;
 /// are vector multiplies stored to the stack and broadcast into the FMAs. With 16 or more activation rows a row
 /// tile's weights are packed once (block-major, aligned, offset applied); with fewer (decode, small batches) they are
 /// read in place and their scales converted two blocks ahead into a small ring (loads and stores only), so the
-/// weights stream through once with the arithmetic overlapping the loads.
+/// weights stream through once with the arithmetic overlapping the loads. Weights repacked at load
+/// (<see cref="Q8_0Repacked"/>, the default) skip both: every batch size reads the 8-row groups directly, one
+/// sequential stream per thread, prefetched <see cref="PrefetchBytes"/> ahead.
 /// </para>
 /// <para>
 /// Exactness: the offset form equals ggml's sign form <c>dpbusd(|w|, sign(a, w))</c> whenever no activation quant is
@@ -44,6 +46,9 @@ internal static unsafe class TileQ8_0Avx512
     private const int PackMinRows = 16;
 
     [ThreadStatic] private static byte[]? t_scratch;
+
+    /// <summary>How far ahead of the block being read a packed tile prefetches its weights (into L2: prefetcht1).</summary>
+    private const int PrefetchBytes = 16384;
 
     /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, FMA).</summary>
     public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Fma.IsSupported;
@@ -112,6 +117,67 @@ internal static unsafe class TileQ8_0Avx512
                 }
             }
             Reference(w, rowBytes, r4, r1, ac, aRowBytes, cn, n, yc, yStride);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="MatMul(byte*, long, int, int, byte*, long, int, int, float*, int)"/> over weights repacked at
+    /// load (<see cref="Q8_0Repacked"/>): the same tiles and per-output order, nothing packed per call, each thread
+    /// streaming its row groups (quants then scales) sequentially. Any row range works; groups cut by the range
+    /// (or padded at the end of the matrix) are computed into a scratch tile and only their rows in range stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatMul(Q8_0Repacked w, int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (r0 >= r1 || batch <= 0) return;
+        int nb = w.Blocks;
+        long fit = ChunkBytes / ((long)nb * PreparedBlockBytes);
+        int chunk = batch <= fit ? batch : (int)Math.Max(4, fit & ~3);
+        long qBytes = (long)chunk * nb * 32, scaleBytes = (long)chunk * nb * 4, dwBytes = (long)nb * RowTile * 4, tileBytes = (long)chunk * RowTile * 4;
+        byte* scratch = Scratch(2 * qBytes + scaleBytes + dwBytes + tileBytes);
+        var p = new Prepared((Vector256<sbyte>*)scratch, (Vector256<int>*)(scratch + qBytes), (float*)(scratch + 2 * qBytes), nb);
+        float* dw = (float*)(scratch + 2 * qBytes + scaleBytes);
+        float* tile = (float*)(scratch + 2 * qBytes + scaleBytes + dwBytes);
+        const int G = Q8_0Repacked.GroupRows;
+        const nint BlockStride = G * 32;
+        int g0 = r0 / G, g1 = (r1 + G - 1) / G;
+        for (int c0 = 0; c0 < batch; c0 += chunk)
+        {
+            int cn = Math.Min(chunk, batch - c0);
+            byte* ac = a + c0 * aRowBytes;
+            float* yc = y + (long)c0 * yStride;
+            if (!Prepare(ac, aRowBytes, cn, p))
+            {
+                for (int r = r0; r < r1; r++)
+                    for (int b = 0; b < cn; b++)
+                        yc[(long)b * yStride + r] = w.Dot(r, (BlockQ8_0*)(ac + b * aRowBytes));
+                continue;
+            }
+            for (int g = g0; g < g1; g++)
+            {
+                int gr = g * G;
+                bool whole = gr >= r0 && gr + G <= r1;
+                float* o = whole ? yc + gr : tile;
+                int oStride = whole ? yStride : G;
+                if (cn <= 4)
+                {
+                    // one pass over the group: its F16 scales converted as they stream by
+                    Rows8<PackedHalf>(w.Quants(g), BlockStride, 32, (float*)w.Scales(g), p, cn, o, oStride);
+                }
+                else
+                {
+                    // several passes: the scales converted once
+                    ushort* h = w.Scales(g);
+                    for (int i = 0; i < nb; i++) Fp16.ToFloat8(Vector128.Load(h + i * G)).Store(dw + i * G);
+                    Rows8<Packed>(w.Quants(g), BlockStride, 32, dw, p, cn, o, oStride);
+                }
+                if (whole) continue;
+                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
+                for (int b = 0; b < cn; b++)
+                    for (int r = lo; r < hi; r++)
+                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+            }
         }
     }
 
@@ -351,12 +417,20 @@ internal static unsafe class TileQ8_0Avx512
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         for (int i = 0; i < nb; i++, u += blockStride)
         {
+            if (typeof(TW) == typeof(Packed) || typeof(TW) == typeof(PackedHalf))
+            {
+                // repacked weights are one sequential stream: ask for the 4 lines of a block 16 KB ahead into L2
+                // (decode +20-50 % measured on the 1.5B shape; the hardware prefetcher alone runs behind)
+                byte* pf = u + PrefetchBytes;
+                Sse.Prefetch1(pf); Sse.Prefetch1(pf + 64); Sse.Prefetch1(pf + 128); Sse.Prefetch1(pf + 192);
+            }
             Vector256<float> sw;
             if (typeof(TW) == typeof(InPlace))
             {
                 RingScales(u, rowStride, 8, 2, nb - i, ring + ((i + 2) & 3) * 8);
                 sw = Vector256.Load(ring + (i & 3) * 8);
             }
+            else if (typeof(TW) == typeof(PackedHalf)) sw = Fp16.ToFloat8(Vector128.Load((ushort*)dw + i * 8));
             else sw = Vector256.Load(dw + i * 8);
             (sw * Vector256.Create(s0[i])).Store(d);
             if (TC.N > 1) (sw * Vector256.Create(s1[i])).Store(d + 8);
@@ -411,6 +485,13 @@ internal static unsafe class TileQ8_0Avx512
     }
 
     private struct Packed : IWeights
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Load(byte* p) => Vector256.LoadAligned(p);
+    }
+
+    /// <summary>Packed quants with F16 scales (the repacked layout): <c>dw</c> points to 8 fp16 values per block.</summary>
+    private struct PackedHalf : IWeights
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<byte> Load(byte* p) => Vector256.LoadAligned(p);

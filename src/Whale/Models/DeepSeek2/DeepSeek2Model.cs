@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Whale.Gguf;
 using Whale.Kernels;
+using Whale.Kernels.Quant;
 using Whale.Models.Paged;
 
 namespace Whale.Models.DeepSeek2;
@@ -58,8 +59,12 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private int[] _pgRows = [];
     private readonly Action<int, int> _patBody;
 
-    /// <summary>Builds the model over the tensors of an open file (kept open by the caller).</summary>
-    public DeepSeek2Model(GgufFile file, WorkerPool? pool = null, int maxBatch = 512)
+    /// <summary>
+    /// Builds the model over the tensors of an open file (kept open by the caller). <paramref name="repackWeights"/>:
+    /// copy Q8_0 matrices (experts included; not the embedding table unless the output uses it) at load into the
+    /// tiles' aligned layout, same results; null = yes unless the environment sets WHALE_REPACK=0.
+    /// </summary>
+    public DeepSeek2Model(GgufFile file, WorkerPool? pool = null, int maxBatch = 512, bool? repackWeights = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
@@ -75,6 +80,20 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         for (int l = 0; l < c.NumLayers; l++) _layers[l] = loader.Layer(l);
         _mtp = DeepSeek2MtpWeights.TryLoad(loader, c, _tokenEmbd, _output, _outputNorm);
         _owned = loader.OwnedBuffers;
+        if (repackWeights ?? WeightLoader.RepackByDefault)
+        {
+            // after loading: the legacy kv_b split reads rows that its v_b views then cover
+            try
+            {
+                foreach (var m in Matrices())
+                    if (!ReferenceEquals(m, _tokenEmbd) || ReferenceEquals(m, _output)) WeightLoader.RepackAndRelease(m);
+            }
+            catch
+            {
+                foreach (var m in Matrices()) m.Dispose();
+                throw;
+            }
+        }
         _rope = c.CreateRope();
         _kqScale = c.KqScale;
         bool anyMoe = c.LeadingDenseLayers < c.NumLayers || _mtp is { Block.IsMoe: true };
@@ -310,7 +329,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private void MatMulWorker(int index, int count)
     {
         var w = _mmW!;
-        var (s, e) = WorkerPool.Split(w.Rows, index, count, 4);
+        var (s, e) = WorkerPool.Split(w.Rows, index, count, w.RowAlignment);
         if (s >= e) return;
         long arb = w.ActivationRowBytes;
         if (!_mmPerRow)
@@ -374,35 +393,79 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         bool batched = BatchOrder(_atT);
         bool chainKq = batched && R % Lanes == 0;
         int kvPad = _atPad;
-        var ws = _scores[index] is { } w && w.Length >= kvPad + R ? w : _scores[index] = new float[Math.Max(kvPad, Pad64(_atContext)) + R];
+        int need = HeadGroup * (Math.Max(kvPad, Pad64(_atContext)) + R);
+        var ws = _scores[index] is { } w && w.Length >= need ? w : _scores[index] = new float[need];
         var scores = ws.AsSpan(0, kvPad);
         var qh = ws.AsSpan(ws.Length - R, R);
-        Span<float> acc = stackalloc float[Lanes];
         var kvf = _kvf;
         var kvfT = _kvfT;
-        for (int job = s; job < e; job++)
+        fixed (float* pkvf = kvf, pkvfT = kvfT, pq = _qcat, plat = _lat, pws = ws)
         {
-            int t = job / H;
-            int nKv = _atStart + t + 1, nPad = Pad64(nKv);
-            var q = _qcat.AsSpan(job * R, R);
-            for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+            for (int job = s; job < e;)
+            {
+                int t = job / H;
+                int nKv = _atStart + t + 1, nPad = Pad64(nKv);
+                int nh = Math.Min(HeadGroup, Math.Min(e, (t + 1) * H) - job);
+                if (chainKq && batched && HeadsByTiles(pkvf, pkvfT, kvPad, nKv, pq + (long)job * R, nh, plat + (long)job * C, pws))
+                {
+                    job += nh;
+                    continue;
+                }
+                var q = _qcat.AsSpan(job * R, R);
+                for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+                float max = float.NegativeInfinity;
+                for (int j = 0; j < nKv; j++)
+                {
+                    var kr = kvf.AsSpan(j * R, R);
+                    float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
+                    scores[j] = v;
+                    if (v > max) max = v;
+                }
+                GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
+                var o = _lat.AsSpan(job * C, C);
+                var p = scores[..nPad];
+                for (int d = 0; d < C; d++)
+                {
+                    var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
+                    o[d] = Attention.Dot(column, p, batched);
+                }
+                job++;
+            }
+        }
+    }
+
+    /// <summary>Query heads of one token computed together by <see cref="HeadsByTiles"/> (bounds the scratch per worker).</summary>
+    private const int HeadGroup = 16;
+
+    /// <summary>
+    /// Heads [h, h + nh) of one query token in batch order, as two F32 tile products: the scores K·q of all nh heads
+    /// at once (cached rows as the weight rows: the heads share the latent cache), then the latent outputs V·p
+    /// (latent dimensions as the weight rows). Every output is the same 16-lane chain as <see cref="Attention.Dot"/>
+    /// with chain = true, so the result is bit-identical to the per-head loop. <paramref name="q"/>: nh rows of R,
+    /// <paramref name="o"/>: nh rows of C, <paramref name="scratch"/>: nh × (Pad64(nKv) + R) floats. Returns false,
+    /// writing nothing, when this machine has no tiled F32 kernel (or R is not a multiple of 16).
+    /// </summary>
+    private bool HeadsByTiles(float* kvf, float* kvfT, int kvPad, int nKv, float* q, int nh, float* o, float* scratch)
+    {
+        var c = DeepSeekConfig;
+        int C = c.KvLoraRank, R = c.CacheRowDim, nPad = Pad64(nKv);
+        float* sc = scratch, qh = scratch + (long)nh * nPad;
+        for (long k = 0; k < (long)nh * R; k++) qh[k] = (float)(Half)q[k];
+        if (!Tiles.TryMatMul(GgmlType.F32, (byte*)kvf, R * 4L, 0, nKv, (byte*)qh, R * 4L, nh, R, sc, nPad, batchOrder: true))
+            return false;
+        for (int k = 0; k < nh; k++)
+        {
+            var row = new Span<float>(sc + (long)k * nPad, nPad);
             float max = float.NegativeInfinity;
             for (int j = 0; j < nKv; j++)
             {
-                var kr = kvf.AsSpan(j * R, R);
-                float v = (chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh)) * _kqScale;
-                scores[j] = v;
+                float v = row[j] * _kqScale;
+                row[j] = v;
                 if (v > max) max = v;
             }
-            GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
-            var o = _lat.AsSpan(job * C, C);
-            var p = scores[..nPad];
-            for (int d = 0; d < C; d++)
-            {
-                var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
-                o[d] = batched ? GgmlMath.ChainDot16(column, p) : GgmlMath.VecDot64(column, p);
-            }
+            GgmlMath.SoftmaxToF16(row, nKv, nPad, max);
         }
+        return Tiles.TryMatMul(GgmlType.F32, (byte*)kvfT, kvPad * 4L, 0, C, (byte*)sc, nPad * 4L, nh, nPad, o, C, batchOrder: true);
     }
 
     int IPagedModel.MaxBatchTokens => _maxBatch;
@@ -464,7 +527,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         _pgBatch = b;
         _atPad = maxPad;
         for (int w = 0; w < _scores.Length; w++)
-            if (_scores[w] is not { } sc || sc.Length < maxPad + R) _scores[w] = new float[maxPad + R];
+            if (_scores[w] is not { } sc || sc.Length < HeadGroup * (maxPad + R)) _scores[w] = new float[HeadGroup * (maxPad + R)];
 
         for (int l = 0; l < c.NumLayers; l++)
         {
@@ -589,27 +652,37 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         bool chainKq = R % Lanes == 0;
         var ws = _scores[index];
         var qh = ws.AsSpan(ws.Length - R, R);
-        Span<float> acc = stackalloc float[Lanes];
-        for (int job = s0; job < e0; job++)
+        fixed (float* pkvf = _kvf, pkvfT = _kvfT, pq = _qcat, plat = _lat, pws = ws)
         {
-            int t = job / H, s = b.TokenSeq[t];
-            int nKv = b.Positions[t] + 1, nPad = Pad64(nKv), kvPad = Pad64(b.SeqContext[s]);
-            var kvf = _kvf.AsSpan(_pgRows[s] * R, b.SeqContext[s] * R);
-            var kvfT = _kvfT.AsSpan(_pgRows[s] * C, kvPad * C);
-            var scores = ws.AsSpan(0, nPad);
-            var q = _qcat.AsSpan(job * R, R);
-            for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < nKv; j++)
+            for (int job = s0; job < e0;)
             {
-                var kr = kvf.Slice(j * R, R);
-                float v = (chainKq ? GgmlMath.ChainDot16(kr, qh) : GgmlMath.VecDot64(kr, qh)) * _kqScale;
-                scores[j] = v;
-                if (v > max) max = v;
+                int t = job / H, s = b.TokenSeq[t];
+                int nKv = b.Positions[t] + 1, nPad = Pad64(nKv), kvPad = Pad64(b.SeqContext[s]);
+                int nh = Math.Min(HeadGroup, Math.Min(e0, (t + 1) * H) - job);
+                if (chainKq && HeadsByTiles(pkvf + (long)_pgRows[s] * R, pkvfT + (long)_pgRows[s] * C, kvPad, nKv,
+                        pq + (long)job * R, nh, plat + (long)job * C, pws))
+                {
+                    job += nh;
+                    continue;
+                }
+                var kvf = _kvf.AsSpan(_pgRows[s] * R, b.SeqContext[s] * R);
+                var kvfT = _kvfT.AsSpan(_pgRows[s] * C, kvPad * C);
+                var scores = ws.AsSpan(0, nPad);
+                var q = _qcat.AsSpan(job * R, R);
+                for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
+                float max = float.NegativeInfinity;
+                for (int j = 0; j < nKv; j++)
+                {
+                    var kr = kvf.Slice(j * R, R);
+                    float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
+                    scores[j] = v;
+                    if (v > max) max = v;
+                }
+                GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
+                var o = _lat.AsSpan(job * C, C);
+                for (int d = 0; d < C; d++) o[d] = Attention.Dot(kvfT.Slice(d * kvPad, nPad), scores, chain: true);
+                job++;
             }
-            GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
-            var o = _lat.AsSpan(job * C, C);
-            for (int d = 0; d < C; d++) o[d] = GgmlMath.ChainDot16(kvfT.Slice(d * kvPad, nPad), scores);
         }
     }
 
@@ -625,10 +698,41 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         for (int i = 0; i < gate.Length; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
     }
 
-    /// <summary>Disposes the worker pool if the model created it.</summary>
+    /// <summary>Frees the repacked weights and disposes the worker pool if the model created it.</summary>
     public void Dispose()
     {
         GC.KeepAlive(_owned);
+        foreach (var m in Matrices()) m.Dispose();
         if (_ownsPool) _pool.Dispose();
+    }
+
+    /// <summary>Every distinct weight matrix of the model and its MTP block.</summary>
+    internal IEnumerable<WeightMatrix> Matrices()
+    {
+        var seen = new HashSet<WeightMatrix>(ReferenceEqualityComparer.Instance);
+        IEnumerable<WeightMatrix?> All()
+        {
+            yield return _tokenEmbd;
+            yield return _output;
+            foreach (var L in _layers)
+                foreach (var m in LayerMatrices(L)) yield return m;
+            if (_mtp is { } mtp)
+            {
+                yield return mtp.EhProj; yield return mtp.Embed; yield return mtp.Head;
+                foreach (var m in LayerMatrices(mtp.Block)) yield return m;
+            }
+        }
+        foreach (var m in All())
+            if (m is not null && seen.Add(m)) yield return m;
+    }
+
+    private static IEnumerable<WeightMatrix?> LayerMatrices(DeepSeek2Layer L)
+    {
+        yield return L.Wq; yield return L.WqA; yield return L.WqB; yield return L.WkvA; yield return L.Wo;
+        yield return L.Gate; yield return L.Up; yield return L.Down;
+        yield return L.GateInp; yield return L.GateShexp; yield return L.UpShexp; yield return L.DownShexp;
+        foreach (var group in new[] { L.Kb, L.Vb, L.GateExps, L.UpExps, L.DownExps })
+            if (group is not null)
+                foreach (var m in group) yield return m;
     }
 }

@@ -49,6 +49,36 @@ public unsafe class ActivationQuantizerTests
     }
 
     [Fact]
+    public void Q8_0VectorFormEqualsScalarFormIncludingSpecialValues()
+    {
+        var rng = new Random(11);
+        float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -float.MaxValue,
+            float.Epsilon, 1e-30f, 0.5f, -0.5f, 1.5f, 126.5f];
+        for (int trial = 0; trial < 200; trial++)
+        {
+            int blocks = 1 + rng.Next(48);
+            var x = QuantTestData.RandomFloats(rng, 32 * blocks, trial % 3 == 0 ? 1e-3f : trial % 3 == 1 ? 7f : 300f);
+            if (trial % 4 == 0) for (int k = 0; k < 3; k++) x[rng.Next(x.Length)] = specials[rng.Next(specials.Length)];
+            if (trial % 10 == 0) Array.Clear(x, 0, 32);                     // an all-zero block: d = 0, id = 0
+            if (trial % 10 == 1) for (int j = 0; j < 32; j++) x[j] = (j - 16) * 0.5f; // exact halves: ties to even
+            var a = new BlockQ8_0[blocks];
+            var b = new BlockQ8_0[blocks];
+            fixed (float* px = x)
+            fixed (BlockQ8_0* pa = a)
+            fixed (BlockQ8_0* pb = b)
+            {
+                ActivationQuantizer.QuantizeQ8_0(px, pa, x.Length);
+                ActivationQuantizer.QuantizeQ8_0Scalar(px, pb, x.Length);
+                for (int i = 0; i < blocks; i++)
+                {
+                    Assert.Equal(pb[i].D, pa[i].D);
+                    for (int j = 0; j < 32; j++) Assert.Equal(pb[i].Qs[j], pa[i].Qs[j]);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Q8_1SumUsesUnroundedScale()
     {
         var rng = new Random(4);

@@ -1,0 +1,154 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>
+/// A Q8_0 matrix copied at load into row groups for <see cref="TileQ8_0Avx512"/>, in native 64-byte aligned memory
+/// (freed by <see cref="Dispose"/>), so that decode and prefill read one sequential stream per thread and nothing
+/// is packed per call.
+/// <para>
+/// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
+/// <c>Base + g · GroupBytes</c>: first the quants block-major, <c>Quants(g)[(i · 8 + r) · 32 + j]</c> = quant j of
+/// block i of row 8g + r, offset to unsigned (⊕ 0x80, as the VNNI offset form wants them); then the scales,
+/// <c>Scales(g)[i · 8 + r]</c> = the block's F16 scale bits. 8 · 34 bytes per block of a group, as in the file
+/// (decode reads no more bytes than before), all 256-bit loads aligned. Nothing else is kept: the source rows are
+/// not read again (<see cref="DequantizeRow"/> and <see cref="Dot"/> rebuild ggml blocks from the copy).
+/// </para>
+/// </summary>
+internal sealed unsafe class Q8_0Repacked : IDisposable
+{
+    /// <summary>Rows per group (the register tile of <see cref="TileQ8_0Avx512"/>).</summary>
+    public const int GroupRows = 8;
+
+    [ThreadStatic] private static byte[]? t_blocks;
+
+    private byte* _base;
+
+    private Q8_0Repacked(byte* data, int rows, int cols, long groupBytes)
+    {
+        _base = data; Rows = rows; Cols = cols; Blocks = cols / 32; GroupBytes = groupBytes;
+    }
+
+    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
+    public int Rows { get; }
+    /// <summary>Values per row.</summary>
+    public int Cols { get; }
+    /// <summary>32-value blocks per row.</summary>
+    public int Blocks { get; }
+    /// <summary>Bytes from one group to the next (a multiple of 64).</summary>
+    public long GroupBytes { get; }
+    /// <summary>Number of row groups, the padded last one included.</summary>
+    public int Groups => (Rows + GroupRows - 1) / GroupRows;
+    /// <summary>Bytes of native memory held.</summary>
+    public long ByteSize => Groups * GroupBytes;
+
+    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
+    public byte* Base
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_base == null, this);
+            return _base;
+        }
+    }
+
+    /// <summary>The offset quants of group <paramref name="g"/> (64-byte aligned).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Quants(int g) => Base + g * GroupBytes;
+
+    /// <summary>The F16 scales of group <paramref name="g"/> (8 per block, after the quants).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort* Scales(int g) => (ushort*)(Base + g * GroupBytes + (long)Blocks * GroupRows * 32);
+
+    /// <summary>
+    /// Copies <paramref name="rows"/> Q8_0 rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
+    /// apart from <paramref name="data"/>) into the group layout. The source is only read.
+    /// </summary>
+    public static Q8_0Repacked Create(byte* data, long rowBytes, int rows, int cols)
+    {
+        if (data == null) throw new ArgumentNullException(nameof(data));
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q8_0 rows need a positive multiple of 32 values, got {cols}", nameof(cols));
+        int nb = cols / 32;
+        if (rowBytes < nb * 34L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q8_0 row of {cols} values", nameof(rowBytes));
+        long groupBytes = ((long)nb * GroupRows * (32 + 2) + 63) & ~63L;
+        int groups = (rows + GroupRows - 1) / GroupRows;
+        var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
+        var m = new Q8_0Repacked(mem, rows, cols, groupBytes);
+        var offset = Vector256.Create((byte)0x80);
+        for (int g = 0; g < groups; g++)
+        {
+            var u = (Vector256<byte>*)m.Quants(g);
+            ushort* dw = m.Scales(g);
+            byte* row0 = data + (long)g * GroupRows * rowBytes;
+            int valid = Math.Min(GroupRows, rows - g * GroupRows);
+            for (int i = 0; i < nb; i++)
+            {
+                byte* blk = row0 + i * 34L;
+                for (int r = 0; r < GroupRows; r++, blk += rowBytes)
+                {
+                    // padding rows: quants 0 (0x80 offset), scale 0; their outputs are never stored
+                    *u++ = r < valid ? Vector256.Load(blk + 2) ^ offset : offset;
+                    *dw++ = r < valid ? *(ushort*)blk : (ushort)0;
+                }
+            }
+            // the alignment gap after the scales (deterministic contents)
+            byte* end = (byte*)dw, next = (byte*)m.Quants(g) + groupBytes;
+            if (next > end) new Span<byte>(end, (int)(next - end)).Clear();
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// Writes row <paramref name="row"/> back as ggml Q8_0 blocks (Blocks × 34 bytes), exactly the source row.
+    /// </summary>
+    public void ToBlocks(int row, BlockQ8_0* dst)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
+        int g = row / GroupRows, r = row % GroupRows;
+        byte* u = Quants(g) + r * 32;
+        ushort* dw = Scales(g) + r;
+        var offset = Vector256.Create((byte)0x80);
+        for (int i = 0; i < Blocks; i++, u += GroupRows * 32, dw += GroupRows, dst++)
+        {
+            dst->D = *dw;
+            (Vector256.Load(u) ^ offset).Store((byte*)dst->Qs);
+        }
+    }
+
+    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
+    public void DequantizeRow(int row, float* dst)
+    {
+        var blocks = (BlockQ8_0*)ThreadBlocks();
+        ToBlocks(row, blocks);
+        Quantizer.DequantizeRow(Gguf.GgmlType.Q8_0, (byte*)blocks, dst, Cols);
+    }
+
+    /// <summary>dot(row, a) = <see cref="VecDot.Q8_0Q8_0"/> of the source row and <paramref name="a"/> (Blocks activation blocks).</summary>
+    public float Dot(int row, BlockQ8_0* a)
+    {
+        var blocks = (BlockQ8_0*)ThreadBlocks();
+        ToBlocks(row, blocks);
+        return VecDot.Q8_0Q8_0(blocks, a, Cols);
+    }
+
+    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
+    private byte* ThreadBlocks()
+    {
+        long bytes = Blocks * 34L;
+        var b = t_blocks;
+        if (b is null || b.Length < bytes)
+            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
+    }
+
+    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        byte* p = _base;
+        _base = null;
+        if (p != null) NativeMemory.AlignedFree(p);
+    }
+}

@@ -1,0 +1,26 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Whale.Kernels.Quant;
+
+namespace Whale.Tests.Kernels.Quant;
+
+public class Fp16Tests
+{
+    [Fact]
+    public void ToFloat8EqualsTheScalarConversionForAll65536Values()
+    {
+        if (!Avx2.IsSupported) return;
+        var h = new ushort[8];
+        for (int v = 0; v < 65536; v += 8)
+        {
+            for (int j = 0; j < 8; j++) h[j] = (ushort)(v + j);
+            var f = Fp16.ToFloat8(Vector128.Create(h));
+            for (int j = 0; j < 8; j++)
+            {
+                float expected = Fp16.ToFloat(h[j]), got = f.GetElement(j);
+                if (float.IsNaN(expected)) Assert.True(float.IsNaN(got), $"0x{h[j]:x4}: {got:R} is not NaN");
+                else Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got), $"0x{h[j]:x4}: {got:R} vs {expected:R}");
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+using Whale.Gguf;
+using Whale.Kernels;
+using Whale.Kernels.Quant;
+
+namespace Whale.Tests.Kernels.Quant;
+
+/// <summary>
+/// Q8_0 weights repacked at load (<see cref="Q8_0Repacked"/>, <see cref="WeightMatrix.Repack"/>) against the rows read in
+/// place and against <see cref="VecDot.Q8_0Q8_0"/>, bit for bit: row counts with and without a partial last group,
+/// every batch shape of the tiles, row ranges cutting groups, the −128 fallback, row lookups and disposal.
+/// </summary>
+public unsafe class Q8_0RepackedTests
+{
+    /// <summary>Random Q8_0 rows: F16 scales normal and subnormal of both signs, quants over the whole byte range.</summary>
+    private static byte[] RandomRows(Random rng, int rows, int n, bool allowMin)
+    {
+        int nb = n / 32;
+        var data = new byte[rows * nb * 34];
+        rng.NextBytes(data);
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < nb; i++)
+            {
+                int o = (r * nb + i) * 34;
+                int e = rng.Next(8) == 0 ? 0 : rng.Next(1, 30);
+                ushort h = (ushort)((rng.Next(2) << 15) | (e << 10) | rng.Next(1024));
+                data[o] = (byte)h;
+                data[o + 1] = (byte)(h >> 8);
+                for (int j = 0; j < 32; j++)
+                {
+                    if (!allowMin && data[o + 2 + j] == 0x80) data[o + 2 + j] = 0x81;
+                    if (rng.Next(16) == 0) data[o + 2 + j] = (byte)(rng.Next(2) == 0 ? 0x7F : (allowMin ? 0x80 : 0x81));
+                }
+            }
+        return data;
+    }
+
+    /// <summary>
+    /// y over [r0, r1) from the repacked matrix, from the same matrix read in place, and VecDot per output: all equal
+    /// bit for bit, rows outside the range untouched.
+    /// </summary>
+    private static void AssertSame(WeightMatrix packed, WeightMatrix inPlace, byte[] a, int batch, int r0, int r1)
+    {
+        int rows = packed.Rows, n = packed.Cols;
+        long rb = packed.RowBytes;
+        var y = new float[batch * rows];
+        var y2 = new float[batch * rows];
+        Array.Fill(y, float.NaN);
+        Array.Fill(y2, float.NaN);
+        packed.MatMul(a, batch, y, r0, r1);
+        inPlace.MatMul(a, batch, y2, r0, r1);
+        fixed (byte* pa = a)
+            for (int b = 0; b < batch; b++)
+                for (int r = 0; r < rows; r++)
+                {
+                    int i = b * rows + r;
+                    if (r < r0 || r >= r1)
+                    {
+                        Assert.True(float.IsNaN(y[i]), $"row {r} outside [{r0}, {r1}) was written");
+                        continue;
+                    }
+                    float expected = VecDot.Q8_0Q8_0((BlockQ8_0*)(inPlace.Data + r * rb), (BlockQ8_0*)(pa + b * rb), n);
+                    int e = BitConverter.SingleToInt32Bits(expected);
+                    Assert.True(e == BitConverter.SingleToInt32Bits(y[i]), $"repacked n={n} rows={rows} batch={batch} r={r} b={b}: {y[i]:R} vs {expected:R}");
+                    Assert.True(e == BitConverter.SingleToInt32Bits(y2[i]), $"in place n={n} rows={rows} batch={batch} r={r} b={b}: {y2[i]:R} vs {expected:R}");
+                }
+    }
+
+    [Theory]
+    [InlineData(32, 40)]
+    [InlineData(64, 40)]
+    [InlineData(96, 24)]
+    [InlineData(1536, 20)]
+    [InlineData(4096, 9)]
+    public void RepackedEqualsInPlaceAndVecDot(int n, int maxBatch)
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;   // no repacking on this machine (CanRepack is false; tested below)
+        var rng = new Random(n);
+        for (int rows = 1; rows <= 33; rows++)
+        {
+            if (n >= 1536 && rows % 4 != 1 && rows != 8 && rows != 16) continue;   // wide rows: 1, 5, 8, 9, 13, 16, 17, ...
+            var w = RandomRows(rng, rows, n, allowMin: true);
+            fixed (byte* pw = w)
+            {
+                using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+                var inPlace = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+                Assert.True(packed.Repack());
+                Assert.True(packed.IsRepacked);
+                Assert.False(inPlace.IsRepacked);
+                for (int batch = 1; batch <= maxBatch; batch++)
+                {
+                    var a = RandomRows(rng, batch, n, allowMin: false);
+                    AssertSame(packed, inPlace, a, batch, 0, rows);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ChunkedActivationsOfWideRowsStayExact()
+    {
+        // n = 8192 prepares 17 KB of activations per row: a 1.5 MB chunk holds 88 rows, so 200 rows take three chunks
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(3);
+        const int n = 8192, rows = 11, batch = 200;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        var a = RandomRows(rng, batch, n, allowMin: false);
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(packed.Repack());
+            AssertSame(packed, new WeightMatrix(GgmlType.Q8_0, pw, n, rows), a, batch, 0, rows);
+        }
+    }
+
+    [Fact]
+    public void RowRangesCuttingGroupsWriteOnlyTheirRows()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(7);
+        const int n = 256, rows = 37;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(packed.Repack());
+            var inPlace = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            foreach (int batch in new[] { 1, 3, 6, 17 })
+            {
+                var a = RandomRows(rng, batch, n, allowMin: false);
+                foreach (var (r0, r1) in new[] { (0, 37), (1, 37), (3, 20), (5, 13), (8, 16), (8, 37), (36, 37), (32, 37), (10, 10) })
+                    AssertSame(packed, inPlace, a, batch, r0, r1);
+            }
+        }
+    }
+
+    [Fact]
+    public void ActivationQuantMinus128TakesVecDotOnTheRepackedRows()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(5);
+        const int n = 128, rows = 13;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        foreach (int batch in new[] { 1, 5, 16 })
+        {
+            var a = RandomRows(rng, batch, n, allowMin: true);
+            a[(batch - 1) * (n / 32 * 34) + 2 + 34] = 0x80;   // one −128 quant in the last row's second block
+            fixed (byte* pw = w)
+            {
+                using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+                Assert.True(packed.Repack());
+                AssertSame(packed, new WeightMatrix(GgmlType.Q8_0, pw, n, rows), a, batch, 0, rows);
+            }
+        }
+    }
+
+    [Fact]
+    public void PoolProductsSplitOnGroupsAndMatchInPlace()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(9);
+        const int n = 512, rows = 45;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        using var pool = new WorkerPool(3);
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            var inPlace = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(packed.Repack());
+            Assert.Equal(Q8_0Repacked.GroupRows, packed.RowAlignment);
+            foreach (int batch in new[] { 1, 2, 7, 20 })
+            {
+                var x = new float[batch * n];
+                for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+                var y = new float[batch * rows];
+                var y2 = new float[batch * rows];
+                packed.MatMul(pool, x, batch, y, new byte[packed.ActivationRowBytes * batch]);
+                inPlace.MatMul(pool, x, batch, y2, new byte[inPlace.ActivationRowBytes * batch]);
+                Assert.Equal(y2, y);
+            }
+        }
+    }
+
+    [Fact]
+    public void DequantizedRowsEqualTheSourceRows()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(4);
+        const int n = 160, rows = 19;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            var inPlace = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(packed.Repack());
+            var got = new float[n];
+            var expected = new float[n];
+            for (int r = 0; r < rows; r++)
+            {
+                packed.DequantizeRow(r, got);
+                inPlace.DequantizeRow(r, expected);
+                Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), got.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
+    [Fact]
+    public void RepackedCopyNeverReadsTheSourceAgain()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(6);
+        const int n = 96, rows = 10, batch = 5;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        var copy = (byte[])w.Clone();
+        var a = RandomRows(rng, batch, n, allowMin: false);
+        var expected = new float[batch * rows];
+        var got = new float[batch * rows];
+        var row = new float[n];
+        var expectedRow = new float[n];
+        fixed (byte* pc = copy)
+            new WeightMatrix(GgmlType.Q8_0, pc, n, rows).MatMul(a, batch, expected, 0, rows);
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(packed.Repack());
+            fixed (byte* pc = copy) new WeightMatrix(GgmlType.Q8_0, pc, n, rows).DequantizeRow(3, expectedRow);
+            Array.Clear(w);    // the source pages may be released after repacking: nothing may depend on them
+            packed.MatMul(a, batch, got, 0, rows);
+            packed.DequantizeRow(3, row);
+        }
+        Assert.Equal(expected, got);
+        Assert.Equal(expectedRow, row);
+    }
+
+    [Fact]
+    public void DisposeFreesTheCopyAndFallsBackToTheRows()
+    {
+        if (!TileQ8_0Avx512.IsSupported) return;
+        var rng = new Random(8);
+        const int n = 64, rows = 12, batch = 3;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        var a = RandomRows(rng, batch, n, allowMin: false);
+        fixed (byte* pw = w)
+        {
+            var m = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(m.Repack());
+            // 2 groups of 8 rows x 2 blocks x (32 quants + 2 scale bytes) = 544 B each, rounded up to 576 (64-byte multiple)
+            Assert.Equal(2 * 576, m.RepackedBytes);
+            var y = new float[batch * rows];
+            m.MatMul(a, batch, y, 0, rows);
+            m.Dispose();
+            Assert.False(m.IsRepacked);
+            Assert.Equal(0, m.RepackedBytes);
+            var y2 = new float[batch * rows];
+            m.MatMul(a, batch, y2, 0, rows);
+            Assert.Equal(y, y2);
+            m.Dispose();   // idempotent
+        }
+
+        fixed (byte* pw = w)
+        {
+            var raw = Q8_0Repacked.Create(pw, n / 32 * 34, rows, n);
+            Assert.True(raw.Base != null);
+            raw.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => (nint)raw.Base);
+            raw.Dispose();
+        }
+    }
+
+    [Fact]
+    public void OnlyQ8_0MatricesAreRepacked()
+    {
+        var w = new byte[GgmlTypeTraits.RowBytes(GgmlType.Q4_0, 64) * 8];
+        fixed (byte* pw = w)
+        {
+            using var q4 = new WeightMatrix(GgmlType.Q4_0, pw, 64, 8);
+            Assert.False(q4.CanRepack);
+            Assert.False(q4.Repack());
+            Assert.False(q4.IsRepacked);
+        }
+        var w8 = new byte[GgmlTypeTraits.RowBytes(GgmlType.Q8_0, 64) * 8];
+        fixed (byte* pw = w8)
+        {
+            using var q8 = new WeightMatrix(GgmlType.Q8_0, pw, 64, 8);
+            Assert.Equal(TileQ8_0Avx512.IsSupported, q8.CanRepack);
+            Assert.Equal(TileQ8_0Avx512.IsSupported, q8.Repack());
+        }
+    }
+
+    [Fact]
+    public void CreateRejectsBadShapes()
+    {
+        var w = new byte[34 * 8];
+        fixed (byte* pw = w)
+        {
+            nint p = (nint)pw;
+            Assert.Throws<ArgumentException>(() => Q8_0Repacked.Create((byte*)p, 34, 8, 48));
+            Assert.Throws<ArgumentException>(() => Q8_0Repacked.Create((byte*)p, 20, 8, 32));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Q8_0Repacked.Create((byte*)p, 34, 0, 32));
+            Assert.Throws<ArgumentNullException>(() => Q8_0Repacked.Create(null, 34, 8, 32));
+        }
+    }
+}
