@@ -12,11 +12,12 @@ public static class TrainingCli
 {
     private const string Usage = """
 usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sft-out PATH] [--work DIR]
-                   [--seed N] [--threads N] [--resume-from pretrain|sft|grpo] [--no-mtp] [--eval-per-task N]
+                   [--seed N] [--threads N] [--resume-from pretrain|sft|grpo] [--init-from GGUF] [--no-mtp] [--eval-per-task N]
                    [--distill|--no-distill] [--student-out PATH]
        whale train distill [--teacher models/whale-r1-tiny.gguf] [--out PATH] [--recipe tiny|smoke] [--work DIR]
                    [--seed N] [--threads N] [--eval-per-task N] [--mix F (share of original SFT traces, 0..1)] [--no-balance]
-       whale train eval --model PATH [--per-task N] [--temperature T] [--seed N] [--threads N]
+       whale train eval --model PATH [--compare PATH[,PATH...]] [--per-task N] [--temperature T] [--samples K] [--seed N]
+                   [--sample-seed N] [--max-tokens N] [--threads N]
 """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -46,13 +47,14 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     bool distill = !opts.ContainsKey("no-distill");
                     string studentOut = Opt("student-out", Path.Combine(work, "whale-r1-" + recipe.Name + "-distill-qwen2.gguf"));
                     var pipeline = new TrainingPipeline(recipe, work, log, threads);
-                    pipeline.Run(outPath, sftOut, opts.GetValueOrDefault("resume-from"), !opts.ContainsKey("no-mtp"));
+                    string? initFrom = opts.GetValueOrDefault("init-from");
+                    pipeline.Run(outPath, sftOut, opts.GetValueOrDefault("resume-from"), !opts.ContainsKey("no-mtp"), initFrom);
                     var distillRecipe = DistillRecipe.For(recipe);
                     if (distill) new Distiller(distillRecipe, work, log, threads).Run(outPath, studentOut, StudentConfig(recipe));
                     int perTask = int.Parse(Opt("eval-per-task", recipe.EvalPerTask.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                     if (perTask > 0)
                     {
-                        TrainingPipeline.Evaluate(sftOut ?? Path.Combine(work, "sft.gguf"), perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
+                        TrainingPipeline.Evaluate(initFrom ?? sftOut ?? Path.Combine(work, "sft.gguf"), perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
                         TrainingPipeline.Evaluate(outPath, perTask, 0f, 1, threads, log, recipe.MaxNewTokens + 40);
                         if (distill) TrainingPipeline.Evaluate(studentOut, perTask, 0f, 1, threads, log, distillRecipe.MaxNewTokens);
                     }
@@ -78,10 +80,26 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                 case "eval":
                 {
                     string model = opts.GetValueOrDefault("model") ?? throw new ArgumentException("eval needs --model PATH");
+                    string? other = opts.GetValueOrDefault("compare");
+                    int perTask = int.Parse(Opt("per-task", "50"), CultureInfo.InvariantCulture);
+                    float temperature = float.Parse(Opt("temperature", "0"), CultureInfo.InvariantCulture);
+                    int samples = int.Parse(Opt("samples", "1"), CultureInfo.InvariantCulture);
+                    ulong seed = ulong.Parse(Opt("seed", "1"), CultureInfo.InvariantCulture);
+                    int maxTokens = int.Parse(Opt("max-tokens", "200"), CultureInfo.InvariantCulture);
+                    if (perTask < 1) throw new ArgumentException("--per-task must be at least 1");
+                    if (samples < 1) throw new ArgumentException("--samples must be at least 1");
+                    if (samples > 1 && temperature <= 0) throw new ArgumentException("--samples above 1 needs --temperature above 0 (greedy decoding gives one answer)");
+                    var problems = Data.TaskGenerator.HeldOutSample(perTask, int.Parse(Opt("sample-seed", "12345"), CultureInfo.InvariantCulture));
                     using var log = new TrainingLog(stdout, null);
-                    TrainingPipeline.Evaluate(model, int.Parse(Opt("per-task", "50"), CultureInfo.InvariantCulture),
-                        float.Parse(Opt("temperature", "0"), CultureInfo.InvariantCulture), ulong.Parse(Opt("seed", "1"), CultureInfo.InvariantCulture), threads, log,
-                        int.Parse(Opt("max-tokens", "200"), CultureInfo.InvariantCulture));
+                    var a = TrainingPipeline.Evaluate(model, problems, temperature, samples, seed, threads, log, maxTokens);
+                    // each file of --compare (comma-separated) against --model, on the same questions and sampling seeds
+                    foreach (var path in other?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [])
+                    {
+                        var b = TrainingPipeline.Evaluate(path, problems, temperature, samples, seed, threads, log, maxTokens);
+                        bool sameName = Path.GetFileName(model) == Path.GetFileName(path);
+                        log.Line(Eval.PairedComparison.Table(sameName ? model : Path.GetFileName(model), sameName ? path : Path.GetFileName(path),
+                            Eval.PairedComparison.ByTask(a, b)));
+                    }
                     return 0;
                 }
                 default:
@@ -89,7 +107,7 @@ usage: whale train [--recipe tiny|smoke] [--out models/whale-r1-tiny.gguf] [--sf
                     return 2;
             }
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException or InvalidOperationException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return 1;

@@ -50,6 +50,18 @@ public static partial class Rewards
         return CountdownExpression.Check(ans, problem.Operands, problem.Target) ? 1f : 0f;
     }
 
+    /// <summary>
+    /// 1 when the reasoning (before the first &lt;/think&gt;) passes <see cref="TraceVerifier"/>: every step of the working
+    /// is a true statement about the problem; else 0.
+    /// </summary>
+    public static float Reasoning(Problem problem, string completion)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(completion);
+        int close = completion.IndexOf("</think>", StringComparison.Ordinal);
+        return close > 0 && TraceVerifier.Verify(problem, completion[..close]) ? 1f : 0f;
+    }
+
     /// <summary>The GRPO reward: accuracy plus a smaller format term.</summary>
     public static float Total(Problem problem, string completion, float formatWeight = 0.2f) =>
         Accuracy(problem, completion) + formatWeight * Format(completion);

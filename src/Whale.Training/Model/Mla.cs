@@ -67,6 +67,8 @@ public sealed class Mla : nn.Module
         scores = scores * c.KqScale;
         var mask = ones(T, S, dtype: ScalarType.Bool).triu(S - T + 1);
         scores = scores.masked_fill(mask, float.NegativeInfinity);
+        // left padding: a large finite value, so the (ignored) queries at padded positions still see a finite row
+        if (cache?.Padding is { } pad) scores = scores.masked_fill(pad.narrow(1, 0, S).view(B, 1, 1, S), -1e9f);
         var p = F.softmax(scores, -1);
         var outh = matmul(p, v);                                              // [B, H, T, Dv]
         return F.linear(outh.permute(0, 2, 1, 3).reshape(B, T, H * c.VHead), o);

@@ -24,9 +24,15 @@ public sealed class TrainingPipeline(Recipe recipe, string workDir, TrainingLog 
 
     public string Checkpoint(string stage) => Path.Combine(workDir, stage + ".pt");
 
-    /// <summary>Runs the stages after <paramref name="resumeFrom"/> (null: all); writes the final GGUF and the SFT GGUF.</summary>
-    public void Run(string outPath, string? sftOut, string? resumeFrom, bool exportMtp = true)
+    /// <summary>
+    /// Runs the stages after <paramref name="resumeFrom"/> (null: all); writes the final GGUF and the SFT GGUF. The
+    /// resumed weights come from the stage's checkpoint, or from <paramref name="initFrom"/>, a GGUF this recipe exported
+    /// at the end of that stage (e.g. the committed SFT file).
+    /// </summary>
+    public void Run(string outPath, string? sftOut, string? resumeFrom, bool exportMtp = true, string? initFrom = null)
     {
+        if (initFrom is not null && resumeFrom is null)
+            throw new ArgumentException("--init-from needs --resume-from STAGE (the stage whose weights the file holds)");
         Directory.CreateDirectory(workDir);
         set_num_threads(threads);
         manual_seed(recipe.Seed);
@@ -42,8 +48,9 @@ public sealed class TrainingPipeline(Recipe recipe, string workDir, TrainingLog 
         {
             int k = Array.IndexOf(StageNames, resumeFrom);
             if (k < 0) throw new ArgumentException($"unknown stage '{resumeFrom}' (known: {string.Join(", ", StageNames)})");
-            model.load(Checkpoint(resumeFrom));
-            log.Line($"resumed from {Checkpoint(resumeFrom)}");
+            if (initFrom is not null) GgufImporter.Import(model, Vocab, initFrom);
+            else model.load(Checkpoint(resumeFrom));
+            log.Line($"resumed after {resumeFrom} from {initFrom ?? Checkpoint(resumeFrom)}");
             start = k + 1;
         }
         var trainer = new LanguageModelTrainer(model, recipe, log);
@@ -80,12 +87,20 @@ public sealed class TrainingPipeline(Recipe recipe, string workDir, TrainingLog 
     }
 
     /// <summary>Scores a file on the held-out sample and logs the table.</summary>
-    public static List<TaskScore> Evaluate(string path, int perTask, float temperature, ulong seed, int threads, TrainingLog log, int maxTokens = 200)
+    public static List<TaskScore> Evaluate(string path, int perTask, float temperature, ulong seed, int threads, TrainingLog log, int maxTokens = 200) =>
+        Evaluator.Summarize(Evaluate(path, TaskGenerator.HeldOutSample(perTask), temperature, 1, seed, threads, log, maxTokens));
+
+    /// <summary>Scores a file on the given problems, <paramref name="samples"/> completions each, logs the table and returns the per-question scores.</summary>
+    public static QuestionScore[] Evaluate(string path, IReadOnlyList<Problem> problems, float temperature, int samples, ulong seed, int threads, TrainingLog log, int maxTokens = 200)
     {
+        ArgumentNullException.ThrowIfNull(log);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found", path);
         using var model = WhaleModel.Load(path, new ModelOptions { Threads = threads });
-        var scores = Evaluator.Evaluate(model, TaskGenerator.HeldOutSample(perTask), temperature, seed, maxTokens);
-        log.Line($"{Path.GetFileName(path)} {(temperature <= 0 ? "greedy" : $"sampled T={temperature}")}:\n" +
-                 Evaluator.Table(Path.GetFileNameWithoutExtension(path) + (temperature <= 0 ? " greedy" : " sampled"), scores));
+        var sw = Stopwatch.StartNew();
+        var scores = Evaluator.Score(model, problems, temperature, seed, samples, maxTokens);
+        string decoding = temperature <= 0 ? "greedy" : FormattableString.Invariant($"sampled T={temperature}, {samples} per question");
+        log.Line(FormattableString.Invariant($"{Path.GetFileName(path)} {decoding} ({sw.Elapsed.TotalSeconds:F0}s):\n") +
+                 Evaluator.Table(Path.GetFileNameWithoutExtension(path) + (temperature <= 0 ? " greedy" : " sampled"), Evaluator.Summarize(scores)));
         return scores;
     }
 }

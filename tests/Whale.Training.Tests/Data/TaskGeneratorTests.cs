@@ -41,4 +41,20 @@ public class TaskGeneratorTests
         var b = new TaskGenerator(11);
         for (int i = 0; i < 50; i++) Assert.Equal(a.Next(heldOut: false).Completion, b.Next(heldOut: false).Completion);
     }
+
+    [Fact]
+    public void LargeHeldOutSampleIsDistinctAndMulRunsOutOfQuestions()
+    {
+        var sample = TaskGenerator.HeldOutSample(500);
+        var byKind = sample.GroupBy(p => p.Kind).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal(500, byKind[TaskKind.Add].Count);
+        Assert.Equal(500, byKind[TaskKind.Sub].Count);
+        Assert.Equal(500, byKind[TaskKind.Countdown].Count);
+        // mul's held-out split is 82 operand pairs (of 98 x 8) in 3 phrasings: every distinct question, no more
+        var mul = byKind[TaskKind.Mul];
+        Assert.Equal(82, mul.Select(p => (p.Operands[0], p.Operands[1])).Distinct().Count());
+        Assert.Equal(246, mul.Count);
+        Assert.Equal(sample.Count, sample.Select(p => p.Question).Distinct().Count());
+        Assert.All(sample, p => Assert.True(TaskGenerator.IsHeldOut(p.Kind, p.Operands)));
+    }
 }

@@ -54,4 +54,29 @@ public class GrpoMathTests
         var loss2 = GrpoMath.Loss(lp, lp, lp, tensor(new[] { 1f, 0f }), mask, 0.2f, 0.04f).item<float>();
         Assert.Equal(-0.5f, loss2, 6);
     }
+
+    [Fact]
+    public void DrGrpoAdvantagesAreNotScaled()
+    {
+        // Dr. GRPO: r - mean only; mean 0.3 for rewards 1.2, 0, 0, 0
+        var a = GrpoMath.Advantages([1.2f, 0f, 0f, 0f], scaleByStd: false);
+        Assert.Equal(0.9f, a[0], 5);
+        Assert.Equal(-0.3f, a[1], 5);
+        Assert.All(GrpoMath.Advantages([1f, 1f], scaleByStd: false), x => Assert.Equal(0f, x));
+    }
+
+    [Fact]
+    public void DrGrpoSumsTokensOverAConstant()
+    {
+        // ratio 1: seq 0 has 1 valid token (A = 1), seq 1 has 2 valid tokens (A = -1); per-token surrogate = A
+        var lp = zeros(2, 2);
+        var mask = tensor(new float[] { 1, 0, 1, 1 }).view(2, 2);
+        // sums 1 and -2, each / 4, mean over the two: (0.25 - 0.5) / 2 = -0.125, loss = 0.125
+        var loss = GrpoMath.Loss(lp, lp, lp, tensor(new[] { 1f, -1f }), mask, 0.2f, 0.04f, tokenNorm: 4f).item<float>();
+        Assert.Equal(0.125f, loss, 6);
+        // the KL term is summed the same way: d = -0.3 on every valid token of one completion, 3 tokens, / 6
+        var refLp = full(1, 3, -0.3f);
+        var kl = GrpoMath.Loss(zeros(1, 3), zeros(1, 3), refLp, zeros(1), ones(1, 3), 0.2f, 0.1f, tokenNorm: 6f).item<float>();
+        Assert.Equal(0.1f * 3 * 0.040818f / 6, kl, 6);
+    }
 }
