@@ -97,8 +97,10 @@ public static class ServeBenchmark
             var running = new List<Task>();
             for (int c = 0; c < conversations; c++)
             {
-                var due = TimeSpan.FromSeconds(arrivals[c]) - Stopwatch.GetElapsedTime(start);
-                if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken).ConfigureAwait(false);
+                // Task.Delay rounds to whole milliseconds (down) and may wake early: wait until the arrival time has
+                // really passed, so no request starts before it arrives.
+                for (TimeSpan due; (due = TimeSpan.FromSeconds(arrivals[c]) - Stopwatch.GetElapsedTime(start)) > TimeSpan.Zero;)
+                    await Task.Delay(due < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : due, cancellationToken).ConfigureAwait(false);
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 int conv = c;
                 running.Add(Task.Run(async () =>
