@@ -150,6 +150,44 @@ internal static unsafe class ActivationQuantizer
     public static void QuantizeQ8_K(float* x, BlockQ8_K* y, int n)
     {
         for (int i = 0; i < n / 256; i++, x += 256, y++)
+            if (!Avx512F.IsSupported || !Block256(x, y)) QuantizeQ8_KScalar(x, y, 256);
+    }
+
+    /// <summary>
+    /// One Q8_K block as <see cref="QuantizeQ8_KScalar"/>, with AVX-512: max|x| by vectors, the signed value of its first
+    /// occurrence, q = round-half-even(x · −127/max) (|q| ≤ 127, so the narrowing is exact), bsums as sums of 16.
+    /// Returns false, writing nothing, for a block of zeros or one holding a NaN or an infinity (the scalar form).
+    /// </summary>
+    private static bool Block256(float* x, BlockQ8_K* y)
+    {
+        var a = Vector512<float>.Zero;
+        for (int k = 0; k < 256; k += 16) a = Vector512.Max(a, Vector512.Abs(Vector512.Load(x + k)));
+        if (!Vector512.LessThanOrEqualAll(a, Vector512.Create(float.MaxValue))) return false;
+        float amax = HMax(a);
+        if (amax == 0) return false;
+        float max = 0;
+        var va = Vector512.Create(amax);
+        for (int k = 0; k < 256; k += 16)
+        {
+            ulong m = Vector512.Equals(Vector512.Abs(Vector512.Load(x + k)), va).ExtractMostSignificantBits();
+            if (m != 0) { max = x[k + System.Numerics.BitOperations.TrailingZeroCount(m)]; break; }
+        }
+        float iscale = -127f / max;
+        var vs = Vector512.Create(iscale);
+        for (int k = 0; k < 256; k += 16)
+        {
+            var q = Vector512.Min(Avx512F.ConvertToVector512Int32(Avx512F.RoundScale(Vector512.Load(x + k) * vs, 0)), Vector512.Create(127));
+            Avx512F.ConvertToVector128SByte(q).Store(y->Qs + k);
+            y->BSums[k / 16] = (short)Vector512.Sum(q);
+        }
+        y->D = 1 / iscale;
+        return true;
+    }
+
+    /// <summary>The scalar form of <see cref="QuantizeQ8_K"/> (quantize_row_q8_K_ref; the vector form's reference).</summary>
+    internal static void QuantizeQ8_KScalar(float* x, BlockQ8_K* y, int n)
+    {
+        for (int i = 0; i < n / 256; i++, x += 256, y++)
         {
             float max = 0, amax = 0;
             for (int j = 0; j < 256; j++)

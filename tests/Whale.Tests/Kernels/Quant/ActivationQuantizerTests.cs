@@ -79,6 +79,39 @@ public unsafe class ActivationQuantizerTests
     }
 
     [Fact]
+    public void Q8_KVectorFormEqualsScalarFormIncludingSpecialValues()
+    {
+        var rng = new Random(12);
+        float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -float.MaxValue,
+            float.Epsilon, 1e-30f, 0.5f, -0.5f, 1.5f];
+        for (int trial = 0; trial < 120; trial++)
+        {
+            int blocks = 1 + rng.Next(6);
+            var x = QuantTestData.RandomFloats(rng, 256 * blocks, trial % 3 == 0 ? 1e-3f : trial % 3 == 1 ? 7f : 300f);
+            if (trial % 4 == 0) for (int k = 0; k < 3; k++) x[rng.Next(x.Length)] = specials[rng.Next(specials.Length)];
+            if (trial % 10 == 0) Array.Clear(x, 0, 256);                        // a block of zeros
+            if (trial % 10 == 1) { x[3] = 5f; x[200] = -5f; }                   // ties for max|x|: the first one's sign wins
+            if (trial % 10 == 2) { x[3] = -5f; x[200] = 5f; }
+            if (trial % 10 == 3) for (int j = 0; j < 256; j++) x[j] = (j % 7 - 3) * 42.333332f; // many exact-tie candidates
+            var a = new BlockQ8_K[blocks];
+            var b = new BlockQ8_K[blocks];
+            fixed (float* px = x)
+            fixed (BlockQ8_K* pa = a)
+            fixed (BlockQ8_K* pb = b)
+            {
+                ActivationQuantizer.QuantizeQ8_K(px, pa, x.Length);
+                ActivationQuantizer.QuantizeQ8_KScalar(px, pb, x.Length);
+                for (int i = 0; i < blocks; i++)
+                {
+                    Assert.Equal(BitConverter.SingleToInt32Bits(pb[i].D), BitConverter.SingleToInt32Bits(pa[i].D));
+                    for (int j = 0; j < 256; j++) Assert.Equal(pb[i].Qs[j], pa[i].Qs[j]);
+                    for (int j = 0; j < 16; j++) Assert.Equal(pb[i].BSums[j], pa[i].BSums[j]);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Q8_1SumUsesUnroundedScale()
     {
         var rng = new Random(4);
