@@ -78,24 +78,7 @@ internal static unsafe class Attention
         double sum = 0;
         if (simd)
         {
-            var vmax = Vector512.Create(max);
-            for (int j0 = 0; j0 < nPad; j0 += L)
-            {
-                Vector512<float> ex;
-                if (j0 + L <= nKv) ex = Exp(Vector512.Load(scores + j0) - vmax);
-                else
-                {
-                    var idx = Vector512.Create(j0) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-                    var valid = Vector512.LessThan(idx, Vector512.Create(nKv)).AsSingle();
-                    // lanes past nKv hold stale values: zero them before exp, and the results after
-                    var s = Vector512.ConditionalSelect(valid, Vector512.Load(scores + j0), vmax);
-                    ex = Vector512.ConditionalSelect(valid, Exp(s - vmax), Vector512<float>.Zero);
-                }
-                ex.Store(scores + j0);
-                sum += HSum(ex);
-            }
-            var inv = Vector512.Create((float)(1.0 / sum));
-            for (int j = 0; j < nPad; j += L) RoundToHalf(Vector512.Load(scores + j) * inv).Store(scores + j);
+            SoftmaxSimd(scores, nKv, nPad, max);
             for (int d = 0; d < D; d++)
                 o[d] = batched ? VecDot.ChainF32(vt + (long)d * rowsCap, scores, nPad) : VecDot.F32(vt + (long)d * rowsCap, scores, nPad);
             return;
@@ -193,6 +176,65 @@ internal static unsafe class Attention
         var s8 = v.GetLower() + v.GetUpper();
         var s = s8.GetLower() + s8.GetUpper();
         return (s.GetElement(0) + s.GetElement(2)) + (s.GetElement(1) + s.GetElement(3));
+    }
+
+    /// <summary>
+    /// The AVX-512 softmax of <see cref="Head"/>: exp(score − max) with ggml's vector expf, summed per 16 lanes in
+    /// double, normalised and rounded to F16; positions [nKv, nPad) become 0.
+    /// </summary>
+    private static void SoftmaxSimd(float* scores, int nKv, int nPad, float max)
+    {
+        double sum = 0;
+        var vmax = Vector512.Create(max);
+        for (int j0 = 0; j0 < nPad; j0 += L)
+        {
+            Vector512<float> ex;
+            if (j0 + L <= nKv) ex = Exp(Vector512.Load(scores + j0) - vmax);
+            else
+            {
+                var idx = Vector512.Create(j0) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                var valid = Vector512.LessThan(idx, Vector512.Create(nKv)).AsSingle();
+                // lanes past nKv hold stale values: zero them before exp, and the results after
+                var s = Vector512.ConditionalSelect(valid, Vector512.Load(scores + j0), vmax);
+                ex = Vector512.ConditionalSelect(valid, Exp(s - vmax), Vector512<float>.Zero);
+            }
+            ex.Store(scores + j0);
+            sum += HSum(ex);
+        }
+        var inv = Vector512.Create((float)(1.0 / sum));
+        for (int j = 0; j < nPad; j += L) RoundToHalf(Vector512.Load(scores + j) * inv).Store(scores + j);
+    }
+
+    /// <summary>
+    /// <see cref="Head"/> in batch order for <paramref name="nh"/> query heads that share one kv head (a GQA group, or
+    /// any heads over the same K/V), as two F32 tile products: the scores of all nh heads (K rows as the weight rows),
+    /// then their outputs (transposed V rows as the weight rows). Every output is the same 16-lane chain as
+    /// <see cref="Head"/> computes per head, so results are bit-identical. q and o: nh rows of D floats; scratch:
+    /// nh × (Padded(nKv) + D) floats. Returns false, writing nothing, when this machine has no AVX-512 tile kernel or
+    /// D is not a multiple of 16 (use <see cref="Head"/>).
+    /// </summary>
+    public static bool Heads(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, float scale, int nh,
+        float* scratch, float* o)
+    {
+        int D = headDim, nPad = Padded(nKv);
+        if (!Avx512F.IsSupported || D % L != 0 || !Tiles.IsAvailable(TileIsa.Avx512)) return false;
+        float* sc = scratch, qh = scratch + (long)nh * nPad;
+        for (long k = 0; k < (long)nh * D; k++) qh[k] = (float)(Half)q[k];
+        if (!Tiles.TryMatMul(Gguf.GgmlType.F32, (byte*)kf, D * 4L, 0, nKv, (byte*)qh, D * 4L, nh, D, sc, nPad, batchOrder: true))
+            return false;
+        for (int k = 0; k < nh; k++)
+        {
+            float* row = sc + (long)k * nPad;
+            float max = float.NegativeInfinity;
+            for (int j = 0; j < nKv; j++)
+            {
+                float v = row[j] * scale;
+                row[j] = v;
+                if (v > max) max = v;
+            }
+            SoftmaxSimd(row, nKv, nPad, max);
+        }
+        return Tiles.TryMatMul(Gguf.GgmlType.F32, (byte*)vt, rowsCap * 4L, 0, D, (byte*)sc, nPad * 4L, nh, nPad, o, D, batchOrder: true);
     }
 
     /// <summary>

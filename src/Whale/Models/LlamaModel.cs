@@ -343,20 +343,29 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         var (s0, e0) = WorkerPool.Split(_atT * H, index, count);
         if (s0 >= e0) return;
         var ws = _scores[index];
-        if (ws is null || ws.Length < _pgMaxCap + D) ws = _scores[index] = new float[Math.Max(_pgMaxCap, _kvCap) + D];
+        int need = group * (Math.Max(_pgMaxCap, _kvCap) + D);
+        if (ws is null || ws.Length < need) ws = _scores[index] = new float[need];
         fixed (float* scratch = ws)
         fixed (float* q = _q)
         fixed (float* att = _att)
         fixed (float* kf = _pkf)
         fixed (float* vt = _pvt)
         {
-            for (int job = s0; job < e0; job++)
+            for (int job = s0; job < e0;)
             {
                 int t = job / H, h = job % H, kvh = h / group;
                 int s = b.TokenSeq[t], cap = Attention.Padded(b.SeqContext[s]);
                 float* kfs = kf + (long)_pgRows[s] * kvDim, vts = vt + (long)_pgRows[s] * kvDim;
+                int nh = Math.Min(e0 - job, (kvh + 1) * group - h);      // heads of this kv group left in the range
+                if (nh > 1 && Attention.Heads(q + t * qDim + h * D, kfs + (long)kvh * cap * D, vts + (long)kvh * D * cap, cap,
+                        b.Positions[t] + 1, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
+                {
+                    job += nh;
+                    continue;
+                }
                 Attention.Head(q + t * qDim + h * D, kfs + (long)kvh * cap * D, vts + (long)kvh * D * cap, cap, b.Positions[t] + 1, D,
                     c.AttentionScale, batched: true, scratch, scratch + cap, att + t * qDim + h * D);
+                job++;
             }
         }
     }
@@ -430,19 +439,27 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         if (s >= e) return;
         bool batched = _atT >= 2;
         var ws = _scores[index];
-        if (ws is null || ws.Length < _kvCap + D) ws = _scores[index] = new float[_kvCap + D];
+        if (ws is null || ws.Length < group * (_kvCap + D)) ws = _scores[index] = new float[group * (_kvCap + D)];
         fixed (float* scratch = ws)
         fixed (float* q = _q)
         fixed (float* att = _att)
         fixed (float* kf = _kf)
         fixed (float* vt = _vt)
         {
-            for (int job = s; job < e; job++)
+            for (int job = s; job < e;)
             {
                 int t = job / H, h = job % H, kvh = h / group;
                 int nKv = _atStart + t + 1;
+                int nh = Math.Min(e - job, (kvh + 1) * group - h);        // heads of this kv group left in the range
+                if (batched && nh > 1 && Attention.Heads(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap,
+                        _kvCap, nKv, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
+                {
+                    job += nh;
+                    continue;
+                }
                 Attention.Head(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap, _kvCap, nKv, D,
                     c.AttentionScale, batched, scratch, scratch + _kvCap, att + t * qDim + h * D);
+                job++;
             }
         }
     }

@@ -67,6 +67,55 @@ public unsafe class AttentionTests
         }
     }
 
+    [Theory]
+    [InlineData(64, 2)]
+    [InlineData(128, 6)]
+    [InlineData(128, 4)]
+    public void HeadsOfAGroupMatchHeadBitForBit(int headDim, int nh)
+    {
+        var rng = new Random(headDim + nh);
+        int maxN = 140, cap = Attention.Padded(maxN);
+        var k = new Half[maxN * headDim];
+        var v = new Half[maxN * headDim];
+        for (int i = 0; i < k.Length; i++) { k[i] = (Half)(rng.NextDouble() * 4 - 2); v[i] = (Half)(rng.NextDouble() * 2 - 1); }
+        var kf = new float[headDim * cap];
+        var vt = new float[headDim * cap];
+        var q = new float[nh * headDim];
+        var o = new float[nh * headDim];
+        var expected = new float[headDim];
+        var scratch = new float[nh * (cap + headDim)];
+        var one = new float[cap + headDim];
+        foreach (int n in new[] { 1, 2, 16, 17, 64, 65, 100, 140 })
+        {
+            for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 6 - 3);
+            fixed (Half* pk = k)
+            fixed (Half* pv = v)
+            fixed (float* pkf = kf)
+            fixed (float* pvt = vt)
+            fixed (float* pq = q)
+            fixed (float* po = o)
+            fixed (float* ps = scratch)
+            fixed (float* p1 = one)
+            fixed (float* pe = expected)
+            {
+                Attention.ConvertRows(pk, pv, 1, headDim, 0, n, pkf, pvt, cap);
+                Attention.ClearPadding(1, headDim, n, Attention.Padded(n), pvt, cap);
+                if (!Attention.Heads(pq, pkf, pvt, cap, n, headDim, 0.088f, nh, ps, po))
+                {
+                    Assert.False(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "AVX-512 machines take the tiled path");
+                    return;
+                }
+                for (int h = 0; h < nh; h++)
+                {
+                    Attention.Head(pq + h * headDim, pkf, pvt, cap, n, headDim, 0.088f, batched: true, p1, p1 + cap, pe);
+                    for (int d = 0; d < headDim; d++)
+                        Assert.True(BitConverter.SingleToInt32Bits(expected[d]) == BitConverter.SingleToInt32Bits(o[h * headDim + d]),
+                            $"n={n} h={h} d={d}: {o[h * headDim + d]} vs {expected[d]}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void VectorExpMatchesScalar()
     {
