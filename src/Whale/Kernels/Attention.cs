@@ -54,12 +54,14 @@ internal static unsafe class Attention
     }
 
     /// <summary>
-    /// o = softmax(scale · K·q) · V for one query head over cache positions [0, nKv); <paramref name="kf"/> and
-    /// <paramref name="vt"/> point at this head's kv head (see <see cref="ConvertRows"/>). Scratch: scores
-    /// (Padded(nKv) floats), qh (D floats).
+    /// o = softmax(scale · K·q) · V for one query head over cache positions [0, nKv); <paramref name="kf"/> (rows of
+    /// headDim) and <paramref name="vt"/> (valueDim rows of <paramref name="rowsCap"/>, V transposed) point at this
+    /// head's kv head (see <see cref="ConvertRows"/>). valueDim = headDim for multi-head/GQA attention; absorbed MLA
+    /// reads the latent part of its cached rows as V (valueDim = C &lt; headDim = C + Dr). Scratch: scores
+    /// (Padded(nKv) floats), qh (headDim floats).
     /// </summary>
-    public static void Head(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, float scale, bool batched,
-        float* scores, float* qh, float* o)
+    public static void Head(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, int valueDim, float scale,
+        bool batched, float* scores, float* qh, float* o)
     {
         int D = headDim, nPad = Padded(nKv);
         for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
@@ -75,30 +77,16 @@ internal static unsafe class Attention
             scores[j] = sc;
             if (sc > max) max = sc;
         }
-        double sum = 0;
         if (simd)
         {
             SoftmaxSimd(scores, nKv, nPad, max);
-            for (int d = 0; d < D; d++)
+            for (int d = 0; d < valueDim; d++)
                 o[d] = batched ? VecDot.ChainF32(vt + (long)d * rowsCap, scores, nPad) : VecDot.F32(vt + (long)d * rowsCap, scores, nPad);
             return;
         }
-        float* acc = stackalloc float[L];
-        for (int j0 = 0; j0 < nPad; j0 += L)
-        {
-            for (int l = 0; l < L; l++)
-            {
-                int j = j0 + l;
-                float ex = j < nKv ? GgmlMath.Exp(scores[j] - max) : 0f;
-                scores[j] = ex;
-                acc[l] = ex;
-            }
-            sum += GgmlMath.Reduce16(new ReadOnlySpan<float>(acc, L));
-        }
-        float invs = (float)(1.0 / sum);
-        for (int j = 0; j < nPad; j++) scores[j] = (float)(Half)(scores[j] * invs);
+        GgmlMath.SoftmaxToF16(new Span<float>(scores, nPad), nKv, nPad, max);
         var p = new ReadOnlySpan<float>(scores, nPad);
-        for (int d = 0; d < D; d++)
+        for (int d = 0; d < valueDim; d++)
         {
             var col = new ReadOnlySpan<float>(vt + (long)d * rowsCap, nPad);
             o[d] = batched ? GgmlMath.ChainDot16(col, p) : GgmlMath.VecDot64(col, p);
@@ -206,15 +194,15 @@ internal static unsafe class Attention
     }
 
     /// <summary>
-    /// <see cref="Head"/> in batch order for <paramref name="nh"/> query heads that share one kv head (a GQA group, or
-    /// any heads over the same K/V), as two F32 tile products: the scores of all nh heads (K rows as the weight rows),
-    /// then their outputs (transposed V rows as the weight rows). Every output is the same 16-lane chain as
-    /// <see cref="Head"/> computes per head, so results are bit-identical. q and o: nh rows of D floats; scratch:
-    /// nh × (Padded(nKv) + D) floats. Returns false, writing nothing, when this machine has no AVX-512 tile kernel or
-    /// D is not a multiple of 16 (use <see cref="Head"/>).
+    /// <see cref="Head"/> in batch order for <paramref name="nh"/> query heads that read the same K/V (a GQA group, or
+    /// all heads of a token under absorbed MLA), as two F32 tile products: the scores of all nh heads (K rows as the
+    /// weight rows), then their outputs (transposed V rows as the weight rows). Every output is the same 16-lane chain
+    /// as <see cref="Head"/> computes per head, so results are bit-identical. q: nh rows of headDim floats; o: nh rows
+    /// of valueDim; scratch: nh × (Padded(nKv) + headDim) floats. Returns false, writing nothing, when this machine
+    /// has no AVX-512 tile kernel or headDim is not a multiple of 16 (use <see cref="Head"/>).
     /// </summary>
-    public static bool Heads(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, float scale, int nh,
-        float* scratch, float* o)
+    public static bool Heads(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, int valueDim, float scale,
+        int nh, float* scratch, float* o)
     {
         int D = headDim, nPad = Padded(nKv);
         if (!Avx512F.IsSupported || D % L != 0 || !Tiles.IsAvailable(TileIsa.Avx512)) return false;
@@ -234,22 +222,8 @@ internal static unsafe class Attention
             }
             SoftmaxSimd(row, nKv, nPad, max);
         }
-        return Tiles.TryMatMul(Gguf.GgmlType.F32, (byte*)vt, rowsCap * 4L, 0, D, (byte*)sc, nPad * 4L, nh, nPad, o, D, batchOrder: true);
-    }
-
-    /// <summary>
-    /// A float dot product in one of ggml's two orders, SIMD where AVX-512 is present (bit-identical either way):
-    /// <paramref name="chain"/> = tinyBLAS's 16-lane chain (<see cref="GgmlMath.ChainDot16"/>; the length must be a
-    /// multiple of 16), else ggml_vec_dot_f32 (<see cref="GgmlMath.VecDot64"/>).
-    /// </summary>
-    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, bool chain)
-    {
-        if (a.Length != b.Length) throw new ArgumentException("lengths differ");
-        if (!Avx512F.IsSupported) return chain ? GgmlMath.ChainDot16(a, b) : GgmlMath.VecDot64(a, b);
-        if (chain && a.Length % L != 0) throw new ArgumentException("a chained dot needs a multiple of 16 values");
-        fixed (float* pa = a)
-        fixed (float* pb = b)
-            return chain ? VecDot.ChainF32(pa, pb, a.Length) : VecDot.F32(pa, pb, a.Length);
+        return Tiles.TryMatMul(Gguf.GgmlType.F32, (byte*)vt, rowsCap * 4L, 0, valueDim, (byte*)sc, nPad * 4L, nh, nPad, o, valueDim,
+            batchOrder: true);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -358,12 +358,12 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
                 float* kfs = kf + (long)_pgRows[s] * kvDim, vts = vt + (long)_pgRows[s] * kvDim;
                 int nh = Math.Min(e0 - job, (kvh + 1) * group - h);      // heads of this kv group left in the range
                 if (nh > 1 && Attention.Heads(q + t * qDim + h * D, kfs + (long)kvh * cap * D, vts + (long)kvh * D * cap, cap,
-                        b.Positions[t] + 1, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
+                        b.Positions[t] + 1, D, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
                 {
                     job += nh;
                     continue;
                 }
-                Attention.Head(q + t * qDim + h * D, kfs + (long)kvh * cap * D, vts + (long)kvh * D * cap, cap, b.Positions[t] + 1, D,
+                Attention.Head(q + t * qDim + h * D, kfs + (long)kvh * cap * D, vts + (long)kvh * D * cap, cap, b.Positions[t] + 1, D, D,
                     c.AttentionScale, batched: true, scratch, scratch + cap, att + t * qDim + h * D);
                 job++;
             }
@@ -452,12 +452,12 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
                 int nKv = _atStart + t + 1;
                 int nh = Math.Min(e - job, (kvh + 1) * group - h);        // heads of this kv group left in the range
                 if (batched && nh > 1 && Attention.Heads(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap,
-                        _kvCap, nKv, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
+                        _kvCap, nKv, D, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
                 {
                     job += nh;
                     continue;
                 }
-                Attention.Head(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap, _kvCap, nKv, D,
+                Attention.Head(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap, _kvCap, nKv, D, D,
                     c.AttentionScale, batched, scratch, scratch + _kvCap, att + t * qDim + h * D);
                 job++;
             }

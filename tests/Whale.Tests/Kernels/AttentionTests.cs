@@ -5,23 +5,6 @@ namespace Whale.Tests.Kernels;
 
 public unsafe class AttentionTests
 {
-    [Fact]
-    public void DotIsBitIdenticalToTheReferenceOrders()
-    {
-        var rng = new Random(5);
-        for (int n = 1; n <= 700; n += 1 + n / 7)
-        {
-            var a = new float[n];
-            var b = new float[n];
-            for (int i = 0; i < n; i++) { a[i] = (float)(rng.NextDouble() * 2 - 1); b[i] = (float)(rng.NextDouble() * 8 - 4); }
-            Assert.Equal(GgmlMath.VecDot64(a, b), Attention.Dot(a, b, chain: false));
-            if (n % 16 == 0) Assert.Equal(GgmlMath.ChainDot16(a, b), Attention.Dot(a, b, chain: true));
-        }
-        Assert.Throws<ArgumentException>(() => Attention.Dot(new float[3], new float[4], chain: false));
-        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
-            Assert.Throws<ArgumentException>(() => Attention.Dot(new float[17], new float[17], chain: true));
-    }
-
     [Theory]
     [InlineData(128, 2, true)]
     [InlineData(128, 2, false)]
@@ -57,7 +40,7 @@ public unsafe class AttentionTests
                 Attention.ClearPadding(kvHeads, headDim, n, Attention.Padded(n), pvt, cap);
                 for (int kvh = 0; kvh < kvHeads; kvh++)
                 {
-                    Attention.Head(pq, pkf + kvh * cap * headDim, pvt + kvh * headDim * cap, cap, n, headDim, 0.088f, batched, ps, ps + cap, po);
+                    Attention.Head(pq, pkf + kvh * cap * headDim, pvt + kvh * headDim * cap, cap, n, headDim, headDim, 0.088f, batched, ps, ps + cap, po);
                     Attention.ReferenceHead(q, k, v, kvDim, kvh, headDim, n, 0.088f, batched, expected);
                     for (int d = 0; d < headDim; d++)
                         Assert.True(BitConverter.SingleToInt32Bits(expected[d]) == BitConverter.SingleToInt32Bits(o[d]),
@@ -68,10 +51,11 @@ public unsafe class AttentionTests
     }
 
     [Theory]
-    [InlineData(64, 2)]
-    [InlineData(128, 6)]
-    [InlineData(128, 4)]
-    public void HeadsOfAGroupMatchHeadBitForBit(int headDim, int nh)
+    [InlineData(64, 64, 2)]
+    [InlineData(128, 128, 6)]
+    [InlineData(128, 128, 4)]
+    [InlineData(576, 512, 16)]   // absorbed MLA: keys are latent + rope (C + Dr), values the latent part (C)
+    public void HeadsOfAGroupMatchHeadBitForBit(int headDim, int valueDim, int nh)
     {
         var rng = new Random(headDim + nh);
         int maxN = 140, cap = Attention.Padded(maxN);
@@ -81,8 +65,8 @@ public unsafe class AttentionTests
         var kf = new float[headDim * cap];
         var vt = new float[headDim * cap];
         var q = new float[nh * headDim];
-        var o = new float[nh * headDim];
-        var expected = new float[headDim];
+        var o = new float[nh * valueDim];
+        var expected = new float[valueDim];
         var scratch = new float[nh * (cap + headDim)];
         var one = new float[cap + headDim];
         foreach (int n in new[] { 1, 2, 16, 17, 64, 65, 100, 140 })
@@ -100,17 +84,17 @@ public unsafe class AttentionTests
             {
                 Attention.ConvertRows(pk, pv, 1, headDim, 0, n, pkf, pvt, cap);
                 Attention.ClearPadding(1, headDim, n, Attention.Padded(n), pvt, cap);
-                if (!Attention.Heads(pq, pkf, pvt, cap, n, headDim, 0.088f, nh, ps, po))
+                if (!Attention.Heads(pq, pkf, pvt, cap, n, headDim, valueDim, 0.088f, nh, ps, po))
                 {
                     Assert.False(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "AVX-512 machines take the tiled path");
                     return;
                 }
                 for (int h = 0; h < nh; h++)
                 {
-                    Attention.Head(pq + h * headDim, pkf, pvt, cap, n, headDim, 0.088f, batched: true, p1, p1 + cap, pe);
-                    for (int d = 0; d < headDim; d++)
-                        Assert.True(BitConverter.SingleToInt32Bits(expected[d]) == BitConverter.SingleToInt32Bits(o[h * headDim + d]),
-                            $"n={n} h={h} d={d}: {o[h * headDim + d]} vs {expected[d]}");
+                    Attention.Head(pq + h * headDim, pkf, pvt, cap, n, headDim, valueDim, 0.088f, batched: true, p1, p1 + cap, pe);
+                    for (int d = 0; d < valueDim; d++)
+                        Assert.True(BitConverter.SingleToInt32Bits(expected[d]) == BitConverter.SingleToInt32Bits(o[h * valueDim + d]),
+                            $"n={n} h={h} d={d}: {o[h * valueDim + d]} vs {expected[d]}");
                 }
             }
         }

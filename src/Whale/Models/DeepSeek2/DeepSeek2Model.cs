@@ -1,7 +1,6 @@
 using System.Numerics.Tensors;
 using Whale.Gguf;
 using Whale.Kernels;
-using Whale.Kernels.Quant;
 using Whale.Models.Paged;
 
 namespace Whale.Models.DeepSeek2;
@@ -385,88 +384,33 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     /// </summary>
     private void AttentionWorker(int index, int count)
     {
-        const int Lanes = GgmlMath.Lanes;
         var c = DeepSeekConfig;
         int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
         var (s, e) = WorkerPool.Split(_atT * H, index, count);
         if (s >= e) return;
         bool batched = BatchOrder(_atT);
-        bool chainKq = batched && R % Lanes == 0;
         int kvPad = _atPad;
         int need = HeadGroup * (Math.Max(kvPad, Pad64(_atContext)) + R);
         var ws = _scores[index] is { } w && w.Length >= need ? w : _scores[index] = new float[need];
-        var scores = ws.AsSpan(0, kvPad);
-        var qh = ws.AsSpan(ws.Length - R, R);
-        var kvf = _kvf;
-        var kvfT = _kvfT;
-        fixed (float* pkvf = kvf, pkvfT = kvfT, pq = _qcat, plat = _lat, pws = ws)
+        fixed (float* kvf = _kvf, kvfT = _kvfT, q = _qcat, lat = _lat, scratch = ws)
         {
             for (int job = s; job < e;)
             {
-                int t = job / H;
-                int nKv = _atStart + t + 1, nPad = Pad64(nKv);
-                int nh = Math.Min(HeadGroup, Math.Min(e, (t + 1) * H) - job);
-                if (chainKq && batched && HeadsByTiles(pkvf, pkvfT, kvPad, nKv, pq + (long)job * R, nh, plat + (long)job * C, pws))
+                int t = job / H, nKv = _atStart + t + 1;
+                int nh = Math.Min(HeadGroup, Math.Min(e, (t + 1) * H) - job);   // heads of token t left in the range
+                if (batched && nh > 1 && Attention.Heads(q + (long)job * R, kvf, kvfT, kvPad, nKv, R, C, _kqScale, nh, scratch, lat + (long)job * C))
                 {
                     job += nh;
                     continue;
                 }
-                var q = _qcat.AsSpan(job * R, R);
-                for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
-                float max = float.NegativeInfinity;
-                for (int j = 0; j < nKv; j++)
-                {
-                    var kr = kvf.AsSpan(j * R, R);
-                    float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
-                    scores[j] = v;
-                    if (v > max) max = v;
-                }
-                GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
-                var o = _lat.AsSpan(job * C, C);
-                var p = scores[..nPad];
-                for (int d = 0; d < C; d++)
-                {
-                    var column = kvfT.AsSpan(d * kvPad, nPad);                 // latent value d of keys 0..nPad-1
-                    o[d] = Attention.Dot(column, p, batched);
-                }
+                Attention.Head(q + (long)job * R, kvf, kvfT, kvPad, nKv, R, C, _kqScale, batched, scratch, scratch + kvPad, lat + (long)job * C);
                 job++;
             }
         }
     }
 
-    /// <summary>Query heads of one token computed together by <see cref="HeadsByTiles"/> (bounds the scratch per worker).</summary>
+    /// <summary>Query heads of one token computed together by <see cref="Attention.Heads"/> (bounds the scratch per worker).</summary>
     private const int HeadGroup = 16;
-
-    /// <summary>
-    /// Heads [h, h + nh) of one query token in batch order, as two F32 tile products: the scores K·q of all nh heads
-    /// at once (cached rows as the weight rows: the heads share the latent cache), then the latent outputs V·p
-    /// (latent dimensions as the weight rows). Every output is the same 16-lane chain as <see cref="Attention.Dot"/>
-    /// with chain = true, so the result is bit-identical to the per-head loop. <paramref name="q"/>: nh rows of R,
-    /// <paramref name="o"/>: nh rows of C, <paramref name="scratch"/>: nh × (Pad64(nKv) + R) floats. Returns false,
-    /// writing nothing, when this machine has no tiled F32 kernel (or R is not a multiple of 16).
-    /// </summary>
-    private bool HeadsByTiles(float* kvf, float* kvfT, int kvPad, int nKv, float* q, int nh, float* o, float* scratch)
-    {
-        var c = DeepSeekConfig;
-        int C = c.KvLoraRank, R = c.CacheRowDim, nPad = Pad64(nKv);
-        float* sc = scratch, qh = scratch + (long)nh * nPad;
-        for (long k = 0; k < (long)nh * R; k++) qh[k] = (float)(Half)q[k];
-        if (!Tiles.TryMatMul(GgmlType.F32, (byte*)kvf, R * 4L, 0, nKv, (byte*)qh, R * 4L, nh, R, sc, nPad, batchOrder: true))
-            return false;
-        for (int k = 0; k < nh; k++)
-        {
-            var row = new Span<float>(sc + (long)k * nPad, nPad);
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < nKv; j++)
-            {
-                float v = row[j] * _kqScale;
-                row[j] = v;
-                if (v > max) max = v;
-            }
-            GgmlMath.SoftmaxToF16(row, nKv, nPad, max);
-        }
-        return Tiles.TryMatMul(GgmlType.F32, (byte*)kvfT, kvPad * 4L, 0, C, (byte*)sc, nPad * 4L, nh, nPad, o, C, batchOrder: true);
-    }
 
     int IPagedModel.MaxBatchTokens => _maxBatch;
 
@@ -643,44 +587,25 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     /// <summary><see cref="AttentionWorker"/> for a paged batch: each token over its own sequence's region, always batched order.</summary>
     private void PagedAttentionWorker(int index, int count)
     {
-        const int Lanes = GgmlMath.Lanes;
         var c = DeepSeekConfig;
         var b = _pgBatch!;
         int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
         var (s0, e0) = WorkerPool.Split(_atT * H, index, count);
         if (s0 >= e0) return;
-        bool chainKq = R % Lanes == 0;
-        var ws = _scores[index];
-        var qh = ws.AsSpan(ws.Length - R, R);
-        fixed (float* pkvf = _kvf, pkvfT = _kvfT, pq = _qcat, plat = _lat, pws = ws)
+        fixed (float* kvfAll = _kvf, kvfTAll = _kvfT, q = _qcat, lat = _lat, scratch = _scores[index])
         {
             for (int job = s0; job < e0;)
             {
                 int t = job / H, s = b.TokenSeq[t];
-                int nKv = b.Positions[t] + 1, nPad = Pad64(nKv), kvPad = Pad64(b.SeqContext[s]);
+                int nKv = b.Positions[t] + 1, kvPad = Pad64(b.SeqContext[s]);
+                float* kvf = kvfAll + (long)_pgRows[s] * R, kvfT = kvfTAll + (long)_pgRows[s] * C;
                 int nh = Math.Min(HeadGroup, Math.Min(e0, (t + 1) * H) - job);
-                if (chainKq && HeadsByTiles(pkvf + (long)_pgRows[s] * R, pkvfT + (long)_pgRows[s] * C, kvPad, nKv,
-                        pq + (long)job * R, nh, plat + (long)job * C, pws))
+                if (nh > 1 && Attention.Heads(q + (long)job * R, kvf, kvfT, kvPad, nKv, R, C, _kqScale, nh, scratch, lat + (long)job * C))
                 {
                     job += nh;
                     continue;
                 }
-                var kvf = _kvf.AsSpan(_pgRows[s] * R, b.SeqContext[s] * R);
-                var kvfT = _kvfT.AsSpan(_pgRows[s] * C, kvPad * C);
-                var scores = ws.AsSpan(0, nPad);
-                var q = _qcat.AsSpan(job * R, R);
-                for (int d = 0; d < R; d++) qh[d] = (float)(Half)q[d];
-                float max = float.NegativeInfinity;
-                for (int j = 0; j < nKv; j++)
-                {
-                    var kr = kvf.Slice(j * R, R);
-                    float v = Attention.Dot(kr, qh, chainKq) * _kqScale;
-                    scores[j] = v;
-                    if (v > max) max = v;
-                }
-                GgmlMath.SoftmaxToF16(scores, nKv, nPad, max);
-                var o = _lat.AsSpan(job * C, C);
-                for (int d = 0; d < C; d++) o[d] = Attention.Dot(kvfT.Slice(d * kvPad, nPad), scores, chain: true);
+                Attention.Head(q + (long)job * R, kvf, kvfT, kvPad, nKv, R, C, _kqScale, batched: true, scratch, scratch + kvPad, lat + (long)job * C);
                 job++;
             }
         }
