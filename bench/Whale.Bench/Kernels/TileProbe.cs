@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Whale.Diagnostics;
 using Whale.Gguf;
 using Whale.Kernels.Quant;
 
@@ -44,7 +45,7 @@ internal static unsafe class TileProbe
                     for (int rep = -1; rep < reps; rep++)      // rep -1: warm-up (JIT tiers), not counted
                         for (int v = 0; v < 3; v++)
                         {
-                            double c0 = CpuSeconds();
+                            double c0 = ThreadClock.CpuSeconds();
                             if (v == 0)
                                 for (int b = 0; b < batch; b++) m.MatMul(qx.AsSpan(b * arb, arb), 1, y0.AsSpan(b * rows, rows), 0, rows, batchOrder: true);
                             else
@@ -52,47 +53,18 @@ internal static unsafe class TileProbe
                                 fixed (float* py = y1)
                                     if (!Tiles.TryMatMul(type, m.Data, m.RowBytes, 0, rows, pq, arb, batch, cols, py, rows, true, v == 1 ? TileIsa.Avx512 : TileIsa.Avx2))
                                         throw new InvalidOperationException($"no tiled kernel for {type} {(v == 1 ? TileIsa.Avx512 : TileIsa.Avx2)}");
-                            if (rep >= 0) t[v].Add(macs / (CpuSeconds() - c0) / 1e9);
+                            if (rep >= 0) t[v].Add(macs / (ThreadClock.CpuSeconds() - c0) / 1e9);
                             if (v > 0)
                                 for (int i = 0; i < y0.Length; i++)
                                     if (BitConverter.SingleToInt32Bits(y0[i]) != BitConverter.SingleToInt32Bits(y1[i]))
                                         throw new InvalidOperationException($"{type}: tile output {i} differs from the row dot");
                         }
-                    double r = Median(t[0]), a = Median(t[1]), b2 = Median(t[2]);
+                    double r = Percentiles.Of(t[0]).P50, a = Percentiles.Of(t[1]).P50, b2 = Percentiles.Of(t[2]).P50;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"| {type} | {rows} x {cols} | {batch} | {r:F1} | {a:F1} | {b2:F1} | {a / r:F1} |"));
                 }
             }
         Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
-    }
-
-    private static double Median(List<double> v)
-    {
-        v.Sort();
-        return v[v.Count / 2];
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, TimeSpec* t);
-
-    private static readonly Stopwatch Wall = Stopwatch.StartNew();
-
-    /// <summary>CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID) on Linux, else wall time.</summary>
-    private static double CpuSeconds()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            TimeSpec t;
-            if (ClockGetTime(3, &t) == 0) return t.Seconds + t.Nanoseconds * 1e-9;
-        }
-        return Wall.Elapsed.TotalSeconds;
     }
 }
