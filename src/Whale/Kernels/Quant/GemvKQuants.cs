@@ -362,72 +362,47 @@ internal static unsafe class GemvKQuants
                 var s5 = Avx2.Shuffle(scw, Pick(5)).AsInt16();
                 var s6 = Avx2.Shuffle(scw, Pick(6)).AsInt16();
                 var s7 = Avx2.Shuffle(scw, Pick(7)).AsInt16();
-                {
-                    var yb = (BlockQ8_K*)(a + 0 * aRowBytes) + i;
-                    sbyte* q8 = yb->Qs;
-                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
-                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
-                    float yd = yb->D;
-                    a0 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a0);
-                    m0 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m0);
-                }
-                {
-                    var yb = (BlockQ8_K*)(a + 1 * aRowBytes) + i;
-                    sbyte* q8 = yb->Qs;
-                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
-                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
-                    float yd = yb->D;
-                    a1 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a1);
-                    m1 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m1);
-                }
-                if (batch > 2) {
-                    var yb = (BlockQ8_K*)(a + 2 * aRowBytes) + i;
-                    sbyte* q8 = yb->Qs;
-                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
-                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
-                    float yd = yb->D;
-                    a2 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a2);
-                    m2 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m2);
-                }
-                if (batch > 3) {
-                    var yb = (BlockQ8_K*)(a + 3 * aRowBytes) + i;
-                    sbyte* q8 = yb->Qs;
-                    var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
-                    var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
-                    sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
-                    sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
-                    float yd = yb->D;
-                    a3 = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), a3);
-                    m3 = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, m3);
-                }
+                SmallRow((BlockQ8_K*)(a + 0 * aRowBytes) + i, w0, w1, w2, w3, w4, w5, w6, w7, s0, s1, s2, s3, s4, s5, s6, s7,
+                    d, dm, mins, q5, ref a0, ref m0);
+                SmallRow((BlockQ8_K*)(a + 1 * aRowBytes) + i, w0, w1, w2, w3, w4, w5, w6, w7, s0, s1, s2, s3, s4, s5, s6, s7,
+                    d, dm, mins, q5, ref a1, ref m1);
+                if (batch > 2) SmallRow((BlockQ8_K*)(a + 2 * aRowBytes) + i, w0, w1, w2, w3, w4, w5, w6, w7, s0, s1, s2, s3, s4, s5, s6, s7,
+                    d, dm, mins, q5, ref a2, ref m2);
+                if (batch > 3) SmallRow((BlockQ8_K*)(a + 3 * aRowBytes) + i, w0, w1, w2, w3, w4, w5, w6, w7, s0, s1, s2, s3, s4, s5, s6, s7,
+                    d, dm, mins, q5, ref a3, ref m3);
             }
             y[r] = Finish(a0, m0, q5);
             y[(long)yStride + r] = Finish(a1, m1, q5);
             if (batch > 2) y[2L * yStride + r] = Finish(a2, m2, q5);
             if (batch > 3) y[3L * yStride + r] = Finish(a3, m3, q5);
         }
+    }
+
+    /// <summary>
+    /// One activation row's part of a Q4_K/Q5_K super-block in the small-batch kernel: the eight 32-value sub-block
+    /// products (u8 weights × q8, scaled by the sub-block scales, even and odd sub-blocks in two chains as the row dot
+    /// keeps them), then the super-block FMA into <paramref name="acc"/> and the mins term into <paramref name="accM"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SmallRow(BlockQ8_K* yb,
+        Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7,
+        Vector256<short> s0, Vector256<short> s1, Vector256<short> s2, Vector256<short> s3,
+        Vector256<short> s4, Vector256<short> s5, Vector256<short> s6, Vector256<short> s7,
+        float d, float dm, Vector128<short> mins, bool q5, ref Vector256<float> acc, ref Vector128<float> accM)
+    {
+        sbyte* q8 = yb->Qs;
+        var sa = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w0, Vector256.Load(q8)), s0);
+        var sb = Madd(Vector256<int>.Zero, Avx2.MultiplyAddAdjacent(w1, Vector256.Load(q8 + 32)), s1);
+        sa = Madd(sa, Avx2.MultiplyAddAdjacent(w2, Vector256.Load(q8 + 64)), s2);
+        sb = Madd(sb, Avx2.MultiplyAddAdjacent(w3, Vector256.Load(q8 + 96)), s3);
+        sa = Madd(sa, Avx2.MultiplyAddAdjacent(w4, Vector256.Load(q8 + 128)), s4);
+        sb = Madd(sb, Avx2.MultiplyAddAdjacent(w5, Vector256.Load(q8 + 160)), s5);
+        sa = Madd(sa, Avx2.MultiplyAddAdjacent(w6, Vector256.Load(q8 + 192)), s6);
+        sb = Madd(sb, Avx2.MultiplyAddAdjacent(w7, Vector256.Load(q8 + 224)), s7);
+        float yd = yb->D;
+        acc = Fma.MultiplyAdd(Vector256.Create(yd * d), Avx.ConvertToVector256Single(sa + sb), acc);
+        accM = MinsSmall(mins, Q8Sums32(yb), -yd * dm, q5, accM);
     }
 
     /// <summary>The mins term of one block and activation row (Q4_K accM; Q5_K summs in element 0), as the row dot.</summary>
