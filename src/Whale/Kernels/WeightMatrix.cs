@@ -9,8 +9,8 @@ namespace Whale.Kernels;
 /// activations are converted the way llama.cpp does (F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for
 /// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and multiplied with integer dot products.
 /// A Q8_0 matrix can be repacked (<see cref="Repack"/>): the products and row lookups then read an aligned native
-/// copy in the tiles' layout instead of the rows at <see cref="Data"/>, with bit-identical results;
-/// <see cref="Dispose"/> frees that copy.
+/// copy in the repacked kernels' layout instead of the rows at <see cref="Data"/>, summed in their row-lane order
+/// (<see cref="TileQ8_0Repacked"/>; llama.cpp's bits only in place); <see cref="Dispose"/> frees that copy.
 /// </summary>
 public sealed unsafe class WeightMatrix : IDisposable
 {
@@ -40,13 +40,14 @@ public sealed unsafe class WeightMatrix : IDisposable
     public long RepackedBytes => _repacked?.ByteSize ?? 0;
 
     /// <summary>True when <see cref="Repack"/> would repack this matrix on this machine (Q8_0 with the AVX-512 tiles).</summary>
-    public bool CanRepack => Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported && Rows > 0 && Cols % 32 == 0;
+    public bool CanRepack => Type == GgmlType.Q8_0 && TileQ8_0Repacked.IsSupported && Rows > 0 && Cols % 32 == 0;
 
     /// <summary>
-    /// Copies the weights once into the layout of the Q8_0 tiles (<see cref="Q8_0Repacked"/>: 8-row groups of
-    /// block-major offset quants and F16 scales, as many bytes as the rows, in 64-byte aligned native memory), so
-    /// that every later product streams them sequentially and packs nothing; the rows at <see cref="Data"/> are read
-    /// here and never again. Returns false (and does nothing)
+    /// Copies the weights once into the layout of the repacked Q8_0 kernels (<see cref="Q8_0Repacked"/>: 8-row groups
+    /// of block-major offset quants in 4-byte slices and F16 scales, as many bytes as the rows, in 64-byte aligned
+    /// native memory), so that every later product streams them sequentially, packs nothing and runs
+    /// <see cref="TileQ8_0Repacked"/> (row-lane order: results differ from the in-place, llama.cpp-identical products
+    /// by float rounding); the rows at <see cref="Data"/> are read here and never again. Returns false (and does nothing)
     /// when <see cref="CanRepack"/> is false. Not thread-safe against products running on this matrix.
     /// </summary>
     public bool Repack()
@@ -109,7 +110,7 @@ public sealed unsafe class WeightMatrix : IDisposable
         {
             fixed (byte* pq = qx)
             fixed (float* py = y)
-                TileQ8_0Avx512.MatMul(rp, rowStart, rowEnd, pq, arb, batch, py, Rows);
+                TileQ8_0Repacked.MatMul(rp, rowStart, rowEnd, pq, arb, batch, py, Rows);
             return;
         }
         if (Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported)

@@ -1,25 +1,25 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Whale.Kernels.Quant;
 
 /// <summary>
-/// A Q8_0 matrix copied at load into row groups for <see cref="TileQ8_0Avx512"/>, in native 64-byte aligned memory
+/// A Q8_0 matrix copied at load into row groups for <see cref="TileQ8_0Repacked"/>, in native 64-byte aligned memory
 /// (freed by <see cref="Dispose"/>), so that decode and prefill read one sequential stream per thread and nothing
 /// is packed per call.
 /// <para>
 /// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
-/// <c>Base + g · GroupBytes</c>: first the quants block-major, <c>Quants(g)[(i · 8 + r) · 32 + j]</c> = quant j of
-/// block i of row 8g + r, offset to unsigned (⊕ 0x80, as the VNNI offset form wants them); then the scales,
-/// <c>Scales(g)[i · 8 + r]</c> = the block's F16 scale bits. 8 · 34 bytes per block of a group, as in the file
-/// (decode reads no more bytes than before), all 256-bit loads aligned. Nothing else is kept: the source rows are
-/// not read again (<see cref="DequantizeRow"/> and <see cref="Dot"/> rebuild ggml blocks from the copy).
+/// <c>Base + g · GroupBytes</c>: first the quants block-major, each block as 8 slices of 32 bytes,
+/// <c>Quants(g)[i · 256 + k · 32 + r · 4 + j]</c> = quant 4k + j of block i of row 8g + r, offset to unsigned (⊕ 0x80),
+/// so that one 256-bit load holds 4 quants of each of the 8 rows (one <c>vpdpbusd</c> with a broadcast activation
+/// dword); then the scales, <c>Scales(g)[i · 8 + r]</c> = the block's F16 scale bits. 8 · 34 bytes per block of a
+/// group, as in the file (decode reads no more bytes than before), all 256-bit loads aligned. Nothing else is kept:
+/// the source rows are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
 /// </para>
 /// </summary>
 internal sealed unsafe class Q8_0Repacked : IDisposable
 {
-    /// <summary>Rows per group (the register tile of <see cref="TileQ8_0Avx512"/>).</summary>
+    /// <summary>Rows per group (the lanes of one 256-bit register in <see cref="TileQ8_0Repacked"/>).</summary>
     public const int GroupRows = 8;
 
     [ThreadStatic] private static byte[]? t_blocks;
@@ -77,20 +77,20 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
         int groups = (rows + GroupRows - 1) / GroupRows;
         var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
         var m = new Q8_0Repacked(mem, rows, cols, groupBytes);
-        var offset = Vector256.Create((byte)0x80);
         for (int g = 0; g < groups; g++)
         {
-            var u = (Vector256<byte>*)m.Quants(g);
+            var u = (uint*)m.Quants(g);
             ushort* dw = m.Scales(g);
             byte* row0 = data + (long)g * GroupRows * rowBytes;
             int valid = Math.Min(GroupRows, rows - g * GroupRows);
-            for (int i = 0; i < nb; i++)
+            for (int i = 0; i < nb; i++, u += GroupRows * 8)
             {
                 byte* blk = row0 + i * 34L;
                 for (int r = 0; r < GroupRows; r++, blk += rowBytes)
                 {
                     // padding rows: quants 0 (0x80 offset), scale 0; their outputs are never stored
-                    *u++ = r < valid ? Vector256.Load(blk + 2) ^ offset : offset;
+                    var src = (uint*)(blk + 2);
+                    for (int k = 0; k < 8; k++) u[k * GroupRows + r] = r < valid ? src[k] ^ 0x80808080u : 0x80808080u;
                     *dw++ = r < valid ? *(ushort*)blk : (ushort)0;
                 }
             }
@@ -108,13 +108,13 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
         int g = row / GroupRows, r = row % GroupRows;
-        byte* u = Quants(g) + r * 32;
+        var u = (uint*)Quants(g) + r;
         ushort* dw = Scales(g) + r;
-        var offset = Vector256.Create((byte)0x80);
-        for (int i = 0; i < Blocks; i++, u += GroupRows * 32, dw += GroupRows, dst++)
+        for (int i = 0; i < Blocks; i++, u += GroupRows * 8, dw += GroupRows, dst++)
         {
             dst->D = *dw;
-            (Vector256.Load(u) ^ offset).Store((byte*)dst->Qs);
+            var q = (uint*)dst->Qs;
+            for (int k = 0; k < 8; k++) q[k] = u[k * GroupRows] ^ 0x80808080u;
         }
     }
 
@@ -124,14 +124,6 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
         var blocks = (BlockQ8_0*)ThreadBlocks();
         ToBlocks(row, blocks);
         Quantizer.DequantizeRow(Gguf.GgmlType.Q8_0, (byte*)blocks, dst, Cols);
-    }
-
-    /// <summary>dot(row, a) = <see cref="VecDot.Q8_0Q8_0"/> of the source row and <paramref name="a"/> (Blocks activation blocks).</summary>
-    public float Dot(int row, BlockQ8_0* a)
-    {
-        var blocks = (BlockQ8_0*)ThreadBlocks();
-        ToBlocks(row, blocks);
-        return VecDot.Q8_0Q8_0(blocks, a, Cols);
     }
 
     /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>

@@ -73,6 +73,22 @@ internal static unsafe class ReferenceDot
         return sumf;
     }
 
+    /// <summary>
+    /// The row-lane order of the repacked Q8_0 kernels (<see cref="TileQ8_0Repacked"/>): per block the exact integer
+    /// sum, then one fused multiply-add with the f32 product of the scales into a single f32 accumulator.
+    /// </summary>
+    public static float Q8_0Q8_0RowLane(BlockQ8_0* x, BlockQ8_0* y, int n)
+    {
+        float sumf = 0;
+        for (int ib = 0; ib < n / 32; ib++, x++, y++)
+        {
+            int sumi = 0;
+            for (int j = 0; j < 32; j++) sumi += x->Qs[j] * y->Qs[j];
+            sumf = MathF.FusedMultiplyAdd(sumi, Fp16.ToFloat(x->D) * Fp16.ToFloat(y->D), sumf);
+        }
+        return sumf;
+    }
+
     public static float Q4_1Q8_1(BlockQ4_1* x, BlockQ8_1* y, int n)
     {
         float sumf = 0;

@@ -24,9 +24,9 @@ namespace Whale.Kernels.Quant;
 /// are vector multiplies stored to the stack and broadcast into the FMAs. With 16 or more activation rows a row
 /// tile's weights are packed once (block-major, aligned, offset applied); with fewer (decode, small batches) they are
 /// read in place and their scales converted two blocks ahead into a small ring (loads and stores only), so the
-/// weights stream through once with the arithmetic overlapping the loads. Weights repacked at load
-/// (<see cref="Q8_0Repacked"/>, the default) skip both: every batch size reads the 8-row groups directly, one
-/// sequential stream per thread, prefetched <see cref="PrefetchBytes"/> ahead.
+/// weights stream through once with the arithmetic overlapping the loads. Weights repacked at load (the default)
+/// take <see cref="TileQ8_0Repacked"/> instead, in another summation order; this kernel is the llama.cpp-identical
+/// path (<c>WHALE_REPACK=0</c>).
 /// </para>
 /// <para>
 /// Exactness: the offset form equals ggml's sign form <c>dpbusd(|w|, sign(a, w))</c> whenever no activation quant is
@@ -44,11 +44,6 @@ internal static unsafe class TileQ8_0Avx512
 
     /// <summary>Activation rows from which packing a row tile's weights (aligned, offset applied once) pays off.</summary>
     private const int PackMinRows = 16;
-
-    [ThreadStatic] private static byte[]? t_scratch;
-
-    /// <summary>How far ahead of the block being read a packed tile prefetches its weights (into L2: prefetcht1).</summary>
-    private const int PrefetchBytes = 16384;
 
     /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, FMA).</summary>
     public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Fma.IsSupported;
@@ -73,7 +68,7 @@ internal static unsafe class TileQ8_0Avx512
         int chunk = batch <= fit ? batch : (int)Math.Max(4, fit & ~3);
         // scratch (32-byte vectors first): prepared chunk (quants, corrections, scales), a row tile's packed weights and scales
         long qBytes = (long)chunk * nb * 32, scaleBytes = (long)chunk * nb * 4, packBytes = (long)nb * RowTile * 32, dwBytes = (long)nb * RowTile * 4;
-        byte* scratch = Scratch(2 * qBytes + packBytes + scaleBytes + dwBytes);
+        byte* scratch = TileScratch.Get(2 * qBytes + packBytes + scaleBytes + dwBytes);
         var p = new Prepared((Vector256<sbyte>*)scratch, (Vector256<int>*)(scratch + qBytes), (float*)(scratch + 2 * qBytes + packBytes), nb);
         var u = (Vector256<byte>*)(scratch + 2 * qBytes);
         float* dw = (float*)(scratch + 2 * qBytes + packBytes + scaleBytes);
@@ -120,67 +115,6 @@ internal static unsafe class TileQ8_0Avx512
         }
     }
 
-    /// <summary>
-    /// As <see cref="MatMul(byte*, long, int, int, byte*, long, int, int, float*, int)"/> over weights repacked at
-    /// load (<see cref="Q8_0Repacked"/>): the same tiles and per-output order, nothing packed per call, each thread
-    /// streaming its row groups (quants then scales) sequentially. Any row range works; groups cut by the range
-    /// (or padded at the end of the matrix) are computed into a scratch tile and only their rows in range stored.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MatMul(Q8_0Repacked w, int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
-    {
-        ArgumentNullException.ThrowIfNull(w);
-        if (r0 >= r1 || batch <= 0) return;
-        int nb = w.Blocks;
-        long fit = ChunkBytes / ((long)nb * PreparedBlockBytes);
-        int chunk = batch <= fit ? batch : (int)Math.Max(4, fit & ~3);
-        long qBytes = (long)chunk * nb * 32, scaleBytes = (long)chunk * nb * 4, dwBytes = (long)nb * RowTile * 4, tileBytes = (long)chunk * RowTile * 4;
-        byte* scratch = Scratch(2 * qBytes + scaleBytes + dwBytes + tileBytes);
-        var p = new Prepared((Vector256<sbyte>*)scratch, (Vector256<int>*)(scratch + qBytes), (float*)(scratch + 2 * qBytes), nb);
-        float* dw = (float*)(scratch + 2 * qBytes + scaleBytes);
-        float* tile = (float*)(scratch + 2 * qBytes + scaleBytes + dwBytes);
-        const int G = Q8_0Repacked.GroupRows;
-        const nint BlockStride = G * 32;
-        int g0 = r0 / G, g1 = (r1 + G - 1) / G;
-        for (int c0 = 0; c0 < batch; c0 += chunk)
-        {
-            int cn = Math.Min(chunk, batch - c0);
-            byte* ac = a + c0 * aRowBytes;
-            float* yc = y + (long)c0 * yStride;
-            if (!Prepare(ac, aRowBytes, cn, p))
-            {
-                for (int r = r0; r < r1; r++)
-                    for (int b = 0; b < cn; b++)
-                        yc[(long)b * yStride + r] = w.Dot(r, (BlockQ8_0*)(ac + b * aRowBytes));
-                continue;
-            }
-            for (int g = g0; g < g1; g++)
-            {
-                int gr = g * G;
-                bool whole = gr >= r0 && gr + G <= r1;
-                float* o = whole ? yc + gr : tile;
-                int oStride = whole ? yStride : G;
-                if (cn <= 4)
-                {
-                    // one pass over the group: its F16 scales converted as they stream by
-                    Rows8<PackedHalf>(w.Quants(g), BlockStride, 32, (float*)w.Scales(g), p, cn, o, oStride);
-                }
-                else
-                {
-                    // several passes: the scales converted once
-                    ushort* h = w.Scales(g);
-                    for (int i = 0; i < nb; i++) Fp16.ToFloat8(Vector128.Load(h + i * G)).Store(dw + i * G);
-                    Rows8<Packed>(w.Quants(g), BlockStride, 32, dw, p, cn, o, oStride);
-                }
-                if (whole) continue;
-                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
-                for (int b = 0; b < cn; b++)
-                    for (int r = lo; r < hi; r++)
-                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
-            }
-        }
-    }
-
     /// <summary>Prepared activation rows of a chunk (row b's blocks at b * Nb): quants, corrections −128·Σ4 a, f32 scales.</summary>
     private readonly struct Prepared(Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb)
     {
@@ -196,16 +130,16 @@ internal static unsafe class TileQ8_0Avx512
     {
         int nb = p.Nb, b = 0;
         for (; b + 4 <= batch; b += 4)
-            Tile8<Four, TW>(u, blockStride, rowStride, dw, p.Q + (long)b * nb, p.Corr + (long)b * nb, p.Da + (long)b * nb, nb, y + (long)b * yStride, yStride);
+            Tile8<TileCount.Four, TW>(u, blockStride, rowStride, dw, p.Q + (long)b * nb, p.Corr + (long)b * nb, p.Da + (long)b * nb, nb, y + (long)b * yStride, yStride);
         var q = p.Q + (long)b * nb;
         var corr = p.Corr + (long)b * nb;
         float* da = p.Da + (long)b * nb;
         float* o = y + (long)b * yStride;
         switch (batch - b)
         {
-            case 3: Tile8<Three, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
-            case 2: Tile8<Two, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
-            case 1: Tile8<One, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
+            case 3: Tile8<TileCount.Three, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
+            case 2: Tile8<TileCount.Two, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
+            case 1: Tile8<TileCount.One, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
         }
     }
 
@@ -215,16 +149,16 @@ internal static unsafe class TileQ8_0Avx512
     {
         int nb = p.Nb, b = 0;
         for (; b + 4 <= batch; b += 4)
-            Tile4<Four, TW>(u, blockStride, rowStride, dw, p.Q + (long)b * nb, p.Corr + (long)b * nb, p.Da + (long)b * nb, nb, y + (long)b * yStride, yStride);
+            Tile4<TileCount.Four, TW>(u, blockStride, rowStride, dw, p.Q + (long)b * nb, p.Corr + (long)b * nb, p.Da + (long)b * nb, nb, y + (long)b * yStride, yStride);
         var q = p.Q + (long)b * nb;
         var corr = p.Corr + (long)b * nb;
         float* da = p.Da + (long)b * nb;
         float* o = y + (long)b * yStride;
         switch (batch - b)
         {
-            case 3: Tile4<Three, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
-            case 2: Tile4<Two, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
-            case 1: Tile4<One, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
+            case 3: Tile4<TileCount.Three, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
+            case 2: Tile4<TileCount.Two, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
+            case 1: Tile4<TileCount.One, TW>(u, blockStride, rowStride, dw, q, corr, da, nb, o, yStride); break;
         }
     }
 
@@ -319,7 +253,7 @@ internal static unsafe class TileQ8_0Avx512
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4<TC, TW>(byte* u, nint blockStride, nint rowStride, float* dw, Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb, float* y, int yStride)
-        where TC : struct, ICount
+        where TC : struct, TileCount.ICount
         where TW : struct, IWeights
     {
         Vector256<sbyte>* q0 = q, q1 = q + nb, q2 = q + 2 * nb, q3 = q + 3 * nb;
@@ -401,7 +335,7 @@ internal static unsafe class TileQ8_0Avx512
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile8<TC, TW>(byte* u, nint blockStride, nint rowStride, float* dw, Vector256<sbyte>* q, Vector256<int>* corr, float* da, int nb, float* y, int yStride)
-        where TC : struct, ICount
+        where TC : struct, TileCount.ICount
         where TW : struct, IWeights
     {
         Vector256<sbyte>* q0 = q, q1 = q + nb, q2 = q + 2 * nb, q3 = q + 3 * nb;
@@ -417,20 +351,12 @@ internal static unsafe class TileQ8_0Avx512
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         for (int i = 0; i < nb; i++, u += blockStride)
         {
-            if (typeof(TW) == typeof(Packed) || typeof(TW) == typeof(PackedHalf))
-            {
-                // repacked weights are one sequential stream: ask for the 4 lines of a block 16 KB ahead into L2
-                // (decode +20-50 % measured on the 1.5B shape; the hardware prefetcher alone runs behind)
-                byte* pf = u + PrefetchBytes;
-                Sse.Prefetch1(pf); Sse.Prefetch1(pf + 64); Sse.Prefetch1(pf + 128); Sse.Prefetch1(pf + 192);
-            }
             Vector256<float> sw;
             if (typeof(TW) == typeof(InPlace))
             {
                 RingScales(u, rowStride, 8, 2, nb - i, ring + ((i + 2) & 3) * 8);
                 sw = Vector256.Load(ring + (i & 3) * 8);
             }
-            else if (typeof(TW) == typeof(PackedHalf)) sw = Fp16.ToFloat8(Vector128.Load((ushort*)dw + i * 8));
             else sw = Vector256.Load(dw + i * 8);
             (sw * Vector256.Create(s0[i])).Store(d);
             if (TC.N > 1) (sw * Vector256.Create(s1[i])).Store(d + 8);
@@ -468,16 +394,6 @@ internal static unsafe class TileQ8_0Avx512
         if (TC.N > 3) { float* o = y + 3L * yStride; HSum2(c03, de, o, o + 1); HSum2(c13, de, o + 2, o + 3); HSum2(c23, de, o + 4, o + 5); HSum2(c33, de, o + 6, o + 7); }
     }
 
-    /// <summary>A thread's scratch of at least <paramref name="bytes"/> bytes, 64-byte aligned (pinned, grown on demand).</summary>
-    private static byte* Scratch(long bytes)
-    {
-        var s = t_scratch;
-        if (s is null || s.Length < bytes + 64)
-            t_scratch = s = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes + 64, 64 << 10), pinned: true);
-        byte* p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(s));
-        return (byte*)(((nint)p + 63) & ~(nint)63);
-    }
-
     /// <summary>Where a tile reads its weight quants: packed (offset already applied) or in place in the Q8_0 rows.</summary>
     private interface IWeights
     {
@@ -490,27 +406,9 @@ internal static unsafe class TileQ8_0Avx512
         public static Vector256<byte> Load(byte* p) => Vector256.LoadAligned(p);
     }
 
-    /// <summary>Packed quants with F16 scales (the repacked layout): <c>dw</c> points to 8 fp16 values per block.</summary>
-    private struct PackedHalf : IWeights
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<byte> Load(byte* p) => Vector256.LoadAligned(p);
-    }
-
     private struct InPlace : IWeights
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<byte> Load(byte* p) => Vector256.Load(p) ^ Vector256.Create((byte)0x80);
     }
-
-    /// <summary>A compile-time count: the JIT specializes <c>Tile4</c>/<c>Tile8</c> per implementing struct.</summary>
-    private interface ICount
-    {
-        static abstract int N { get; }
-    }
-
-    private struct One : ICount { public static int N => 1; }
-    private struct Two : ICount { public static int N => 2; }
-    private struct Three : ICount { public static int N => 3; }
-    private struct Four : ICount { public static int N => 4; }
 }

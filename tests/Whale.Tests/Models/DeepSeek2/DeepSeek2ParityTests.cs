@@ -26,27 +26,33 @@ public class DeepSeek2ParityTests(DeepSeek2Fixture fx, ITestOutputHelper output)
     /// rounding difference whenever it flips an expert choice). Q4_0/Q4_K weights are repacked by that build (own
     /// accumulation order): ~6e-3 to 1.4e-2. Without AVX-512 the reference picks other kernels: 3e-2 for all.
     /// </summary>
-    public static TheoryData<string, GgmlType, bool, bool, double> Cases()
+    public static TheoryData<string, GgmlType, bool, bool, bool, double> Cases()
     {
         bool exact = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
         double tight = exact ? 1e-5 : 3e-2, f32 = exact ? 1e-4 : 3e-2, loose = 3e-2;
-        return new()
+        var d = new TheoryData<string, GgmlType, bool, bool, bool, double>();
+        foreach (var (preset, type, legacy, mixed, tolerance) in new (string, GgmlType, bool, bool, double)[]
         {
-            { "v3-tiny", GgmlType.F32, false, false, f32 },
-            { "v3-tiny", GgmlType.F32, true, false, exact ? 1e-3 : loose },
-            { "v3-tiny", GgmlType.F16, false, false, tight },
-            { "v3-tiny", GgmlType.F16, true, false, exact ? 3e-3 : loose },
-            { "v3-tiny", GgmlType.Q8_0, false, false, tight },
-            { "v3-tiny", GgmlType.Q8_0, true, false, loose },
-            { "v3-tiny", GgmlType.Q4_0, false, false, loose },
-            { "v3-tiny", GgmlType.Q4_K, false, true, loose },
-            { "v2-lite-tiny", GgmlType.F32, false, false, f32 },
-            { "v2-lite-tiny", GgmlType.F32, true, false, exact ? 1e-3 : loose },
-            { "v2-lite-tiny", GgmlType.F16, false, false, tight },
-            { "v2-lite-tiny", GgmlType.Q8_0, false, false, tight },
-            { "v2-lite-tiny", GgmlType.Q4_0, true, false, loose },
-            { "v2-lite-tiny", GgmlType.Q4_K, true, true, loose },
-        };
+            ("v3-tiny", GgmlType.F32, false, false, f32),
+            ("v3-tiny", GgmlType.F32, true, false, exact ? 1e-3 : loose),
+            ("v3-tiny", GgmlType.F16, false, false, tight),
+            ("v3-tiny", GgmlType.F16, true, false, exact ? 3e-3 : loose),
+            ("v3-tiny", GgmlType.Q8_0, false, false, tight),
+            ("v3-tiny", GgmlType.Q8_0, true, false, loose),
+            ("v3-tiny", GgmlType.Q4_0, false, false, loose),
+            ("v3-tiny", GgmlType.Q4_K, false, true, loose),
+            ("v2-lite-tiny", GgmlType.F32, false, false, f32),
+            ("v2-lite-tiny", GgmlType.F32, true, false, exact ? 1e-3 : loose),
+            ("v2-lite-tiny", GgmlType.F16, false, false, tight),
+            ("v2-lite-tiny", GgmlType.Q8_0, false, false, tight),
+            ("v2-lite-tiny", GgmlType.Q4_0, true, false, loose),
+            ("v2-lite-tiny", GgmlType.Q4_K, true, true, loose),
+        })
+            d.Add(preset, type, legacy, mixed, false, tolerance);
+        // Q8_0 weights repacked at load sum in Whale's own order (TileQ8_0Repacked), like llama.cpp's repacked types
+        d.Add("v3-tiny", GgmlType.Q8_0, false, false, true, loose);
+        d.Add("v2-lite-tiny", GgmlType.Q8_0, false, false, true, loose);
+        return d;
     }
 
     internal static int[] LongPrompt(WhaleModel model)
@@ -57,10 +63,10 @@ public class DeepSeek2ParityTests(DeepSeek2Fixture fx, ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void LastLogitsMatchLlamaCpp(string preset, GgmlType type, bool legacy, bool mixed, double tolerance)
+    public void LastLogitsMatchLlamaCpp(string preset, GgmlType type, bool legacy, bool mixed, bool repack, double tolerance)
     {
         string path = fx.Get(preset, type, legacy, mixed);
-        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = MicroBatch });
+        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = MicroBatch, RepackWeights = repack });
         var tokens = LongPrompt(model);
         Assert.True(tokens.Length > 4 * MicroBatch, $"prompt has {tokens.Length} tokens");
         using var gen = model.CreateGenerator(1024);
@@ -68,7 +74,7 @@ public class DeepSeek2ParityTests(DeepSeek2Fixture fx, ITestOutputHelper output)
         using var cpp = new LlamaCppReference(path, contextSize: 1024, batchSize: MicroBatch);
         var theirs = cpp.Evaluate(tokens);
         double rel = Parity.MaxRelativeDiff(ours, theirs);
-        output.WriteLine($"{preset} {type}{(mixed ? "_M" : "")} {(legacy ? "legacy" : "split")}: {tokens.Length} tokens, max|diff|/max|logit| = {rel:E2}");
+        output.WriteLine($"{preset} {type}{(mixed ? "_M" : "")} {(legacy ? "legacy" : "split")} repack={repack}: {tokens.Length} tokens, max|diff|/max|logit| = {rel:E2}");
         Assert.True(rel <= tolerance, $"{preset} {type} legacy={legacy}: max|diff|/max|logit| = {rel:E2} > {tolerance:E0}");
         Assert.Equal(LlamaCppReference.ArgMax(theirs), LlamaCppReference.ArgMax(ours));
     }

@@ -7,7 +7,8 @@ namespace Whale.Tests.Models.DeepSeek2;
 
 /// <summary>
 /// deepseek2 Q8_0 files with their weights repacked at load (experts, shared experts, MLA products, the MTP block)
-/// give the logits of the same file read in place, bit for bit; disposing the model frees the copies.
+/// give the logits of the same file read in place within float rounding (the repacked products sum in another order,
+/// <see cref="TileQ8_0Repacked"/>), deterministically; disposing the model frees the copies.
 /// </summary>
 [Collection(DeepSeek2Collection.Name)]
 public class DeepSeek2RepackTests(DeepSeek2Fixture fx)
@@ -19,18 +20,30 @@ public class DeepSeek2RepackTests(DeepSeek2Fixture fx)
     [InlineData("v3-tiny", false)]
     [InlineData("v2-lite-tiny", false)]
     [InlineData("v2-lite-tiny", true)]
-    public void RepackedLogitsEqualInPlaceLogits(string preset, bool legacy)
+    public void RepackedLogitsMatchInPlaceLogits(string preset, bool legacy)
     {
         string path = fx.Get(preset, GgmlType.Q8_0, legacy);
         using var packed = Load(path, repack: true);
         using var inPlace = Load(path, repack: false);
         var mp = Assert.IsType<DeepSeek2Model>(packed.Model);
         var mi = Assert.IsType<DeepSeek2Model>(inPlace.Model);
-        Assert.Equal(TileQ8_0Avx512.IsSupported, mp.Matrices().Any(m => m.IsRepacked));
+        Assert.Equal(TileQ8_0Repacked.IsSupported, mp.Matrices().Any(m => m.IsRepacked));
         Assert.DoesNotContain(mi.Matrices(), m => m.IsRepacked);
         var tokens = packed.Tokenizer.Encode(DeepSeek2Fixture.Prompt, addSpecial: true, parseSpecial: true)[..40];
-        Assert.Equal(Run(mi, tokens), Run(mp, tokens));
+        var a = Run(mp, tokens);
+        var b = Run(mi, tokens);
+        double maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            maxDiff = Math.Max(maxDiff, Math.Abs((double)a[i] - b[i]));
+            maxAbs = Math.Max(maxAbs, Math.Abs((double)b[i]));
+        }
+        Assert.True(maxDiff / maxAbs <= Tolerance, $"max|diff|/max|logit| = {maxDiff / maxAbs:E2}");
+        Assert.Equal(a, Run(mp, tokens));   // deterministic
     }
+
+    /// <summary>max|diff|/max|logit| allowed between repacked and in-place models (MoE amplifies a rounding difference whenever it flips an expert choice).</summary>
+    private const double Tolerance = 3e-2;
 
     /// <summary>All logits of the prompt (micro-batches of 32 and 8 rows: tiles), then of 4 single-token steps (gemv).</summary>
     private static float[] Run(DeepSeek2Model m, int[] prompt)
@@ -47,7 +60,7 @@ public class DeepSeek2RepackTests(DeepSeek2Fixture fx)
     [Fact]
     public void DisposeFreesTheRepackedWeightsOfTheMtpBlockToo()
     {
-        if (!TileQ8_0Avx512.IsSupported) return;
+        if (!TileQ8_0Repacked.IsSupported) return;
         using var file = GgufFile.Open(fx.GetWithMtp("v3-tiny", GgmlType.Q8_0));
         var model = new DeepSeek2Model(file, maxBatch: 8, repackWeights: true);
         Assert.True(model.HasMtp);
