@@ -1,0 +1,291 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>
+/// Q4_K weights repacked at load (<see cref="Q4_KRepacked"/>) × Q8_K activations, for every batch size (decode,
+/// continuous batching, prefill), in the <em>row-lane order</em> of <see cref="ReferenceDot.Q4_KQ8_KRowLane"/>: per
+/// super-block and 32-value sub-block the exact integer sum Σ q·a, added to the block's float f with one FMA times
+/// d·sc (exact in f32); then acc = fma(f, a.d, acc) and acc = fma(Σ m·s, −(dmin·a.d), acc). That is not the order of
+/// llama.cpp's AVX2 <c>vec_dot_q4_K_q8_K</c> (which <see cref="GemvKQuants"/> and <see cref="TileKQuants"/> keep);
+/// results differ from llama.cpp's by float rounding only (weights read in place, <c>WHALE_REPACK=0</c>, keep its bits).
+/// <para>
+/// Each 256-bit register holds 4 quants of two sub-blocks of 8 weight rows (a low and a high nibble per byte), so one
+/// AVX-VNNI <c>vpdpbusd</c> with a broadcast activation dword advances 8 outputs by 4 products: the low nibbles
+/// (&amp; 0x0F) and the high nibbles in place (&amp; 0xF0, i.e. 16·q: the integer sum is then 16 times the
+/// sub-block's, still exact, and its scale d·sc/16 is exact too, so the FMA gives the same bits) are the unsigned
+/// operands, the Q8_K activations the signed ones; nothing needs an offset. A sub-block's 8 instructions leave the 8
+/// rows' integer sums in the 8 lanes, and one convert and one FMA serve 8 outputs. The scales and mins of a group
+/// are decoded once per call into f32 d·sc (8 sub-blocks), 16-bit min pairs (for <c>vpdpwssd</c> with the
+/// activation's pair sums) and dmin, shared by every activation row.
+/// </para>
+/// <para>
+/// Every output is computed the same way whatever the batch, the row range or the thread split, so a sequence's
+/// results do not depend on what it was batched with.
+/// </para>
+/// </summary>
+internal static unsafe class TileQ4_KRepacked
+{
+    /// <summary>Bytes of activation rows handled at a time: they stay in L2 (2 MB per core here) while the row groups stream past.</summary>
+    private const int ChunkBytes = 1536 << 10;
+
+    /// <summary>How far ahead of the super-block being read a tile prefetches its weights (into L2: prefetcht1).</summary>
+    private const int PrefetchBytes = 16384;
+
+    /// <summary>Activation rows per register tile.</summary>
+    private const int ColTile = 8;
+
+    /// <summary>Floats of decoded metadata per super-block: 8 × 8 d·sc, 4 × 8 min pairs (as ints), 8 dmin.</summary>
+    private const int DecodedFloats = 104;
+
+    /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
+    private const int ActBlockBytes = 292;
+
+    /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, FMA).</summary>
+    public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Fma.IsSupported;
+
+    /// <summary>
+    /// y[b * yStride + r] = dot(W[r], A[b]) for r in [r0, r1), b in [0, batch): A rows of <paramref name="aRowBytes"/>
+    /// bytes of Q8_K blocks at <paramref name="a"/>. Any row range works; groups cut by the range (or padded at the end
+    /// of the matrix) are computed into a scratch tile and only their rows in range stored. Uses a per-thread scratch
+    /// buffer (grown on first use, then reused).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatMul(Q4_KRepacked w, int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (r0 >= r1 || batch <= 0) return;
+        const int G = Q4_KRepacked.GroupRows;
+        int nb = w.Blocks;
+        long fit = ChunkBytes / ((long)nb * (ActBlockBytes + 16));
+        int chunk = batch <= fit ? batch : (int)Math.Max(ColTile, fit / ColTile * ColTile);
+        long sBytes = (long)chunk * nb * 16, decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
+        byte* scratch = TileScratch.Get(sBytes + decBytes + tileBytes);
+        var sums = (int*)scratch;
+        var dec = (float*)(scratch + sBytes);
+        float* tile = dec + nb * DecodedFloats;
+        int g0 = r0 / G, g1 = (r1 + G - 1) / G;
+        for (int c0 = 0; c0 < batch; c0 += chunk)
+        {
+            int cn = Math.Min(chunk, batch - c0);
+            byte* ac = a + c0 * aRowBytes;
+            PrepareSums(ac, aRowBytes, cn, nb, sums);
+            float* yc = y + (long)c0 * yStride;
+            for (int g = g0; g < g1; g++)
+            {
+                int gr = g * G;
+                bool whole = gr >= r0 && gr + G <= r1;
+                float* o = whole ? yc + gr : tile;
+                int oStride = whole ? yStride : G;
+                Decode(w.Meta(g), nb, dec);
+                Cols(w.Quants(g), dec, ac, aRowBytes, sums, cn, nb, o, oStride);
+                if (whole) continue;
+                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
+                for (int b = 0; b < cn; b++)
+                    for (int r = lo; r < hi; r++)
+                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Per activation row and super-block the 8 sub-block sums from the bsums, (short)(bsums[2j] + bsums[2j+1]) as
+    /// llama.cpp's AVX2 dot forms them, as 4 dwords of 16-bit pairs (row b's block i at sums + (b · nb + i) · 4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void PrepareSums(byte* a, long aRowBytes, int batch, int nb, int* sums)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            var blk = (BlockQ8_K*)(a + b * aRowBytes);
+            for (int i = 0; i < nb; i++, blk++, sums += 4)
+                Ssse3.HorizontalAdd(Vector128.Load(blk->BSums), Vector128.Load(blk->BSums + 8)).Store((short*)sums);
+        }
+    }
+
+    /// <summary>
+    /// Decodes the metadata of one group's <paramref name="nb"/> super-blocks into <paramref name="dec"/>
+    /// (<see cref="DecodedFloats"/> per block): d·sc of sub-blocks 0..7 (8 lanes each; the odd ones, read as high
+    /// nibbles in place, divided by 16), the min pairs m[2p] | m[2p+1] &lt;&lt; 16 for p = 0..3, dmin.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Decode(byte* meta, int nb, float* dec)
+    {
+        var k1 = Vector256.Create(0x3f3f3f3fu);
+        var k2 = Vector256.Create(0x0f0f0f0fu);
+        var k3 = Vector256.Create(0x30303030u);
+        for (int i = 0; i < nb; i++, meta += Q4_KRepacked.MetaBytes, dec += DecodedFloats)
+        {
+            var u0 = Vector256.LoadAligned((uint*)meta);
+            var u1 = Vector256.LoadAligned((uint*)(meta + 32));
+            var u2 = Vector256.LoadAligned((uint*)(meta + 64));
+            // ggml's utmp unpacking per lane: bytes 0-3 of sLo / sHi are sc 0-3 / 4-7, of mLo / mHi m 0-3 / 4-7
+            var sLo = (u0 & k1).AsByte();
+            var sHi = ((u2 & k2) | (Vector256.ShiftRightLogical(u0, 2) & k3)).AsByte();
+            var mLo = (u1 & k1).AsByte();
+            var mHi = ((Vector256.ShiftRightLogical(u2, 4) & k2) | (Vector256.ShiftRightLogical(u1, 2) & k3)).AsByte();
+            var d = Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 96)));
+            var d16 = d * Vector256.Create(1f / 16);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(0)).AsInt32()) * d).Store(dec);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(1)).AsInt32()) * d16).Store(dec + 8);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(2)).AsInt32()) * d).Store(dec + 16);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(3)).AsInt32()) * d16).Store(dec + 24);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(0)).AsInt32()) * d).Store(dec + 32);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(1)).AsInt32()) * d16).Store(dec + 40);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(2)).AsInt32()) * d).Store(dec + 48);
+            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(3)).AsInt32()) * d16).Store(dec + 56);
+            Avx2.Shuffle(mLo, PairOfDword(0)).AsSingle().Store(dec + 64);
+            Avx2.Shuffle(mLo, PairOfDword(1)).AsSingle().Store(dec + 72);
+            Avx2.Shuffle(mHi, PairOfDword(0)).AsSingle().Store(dec + 80);
+            Avx2.Shuffle(mHi, PairOfDword(1)).AsSingle().Store(dec + 88);
+            Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 112))).Store(dec + 96);
+        }
+    }
+
+    /// <summary>vpshufb control: byte <paramref name="j"/> of each dword, zero-extended to the dword.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> ByteOfDword(int j)
+    {
+        uint c0 = 0x80808000u | (uint)j, c1 = c0 + 4, c2 = c0 + 8, c3 = c0 + 12;
+        return Vector256.Create(c0, c1, c2, c3, c0, c1, c2, c3).AsByte();
+    }
+
+    /// <summary>vpshufb control: bytes 2s and 2s+1 of each dword, zero-extended to the dword's two 16-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> PairOfDword(int s)
+    {
+        uint c0 = 0x80008000u | (uint)(2 * s) | (uint)(2 * s + 1) << 16, c1 = c0 + 0x00040004u, c2 = c0 + 0x00080008u, c3 = c0 + 0x000C000Cu;
+        return Vector256.Create(c0, c1, c2, c3, c0, c1, c2, c3).AsByte();
+    }
+
+    /// <summary>One row group (8 weight rows) against every activation row of the chunk, <see cref="ColTile"/> at a time.</summary>
+    private static void Cols(byte* q, float* dec, byte* a, long arb, int* sums, int batch, int nb, float* y, int yStride)
+    {
+        int b = 0;
+        for (; b + ColTile <= batch; b += ColTile)
+            Tile<TileCount.Eight>(q, dec, a + b * arb, arb, sums + b * nb * 4, nb, y + (long)b * yStride, yStride);
+        byte* ab = a + b * arb;
+        int* sb = sums + b * nb * 4;
+        float* o = y + (long)b * yStride;
+        switch (batch - b)
+        {
+            case 7: Tile<TileCount.Seven>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 6: Tile<TileCount.Six>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 5: Tile<TileCount.Five>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 4: Tile<TileCount.Four>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 3: Tile<TileCount.Three>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 2: Tile<TileCount.Two>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 1: Tile<TileCount.One>(q, dec, ab, arb, sb, nb, o, yStride); break;
+        }
+    }
+
+    /// <summary>
+    /// One sub-block for 8 rows (lane r = row r) against one activation row: f + f32(Σ_k vpdpbusd(w_k, a[4k..4k+3])) · s,
+    /// <paramref name="aq"/> the sub-block's 32 activation quants.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Sub(Vector256<float> f, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7, byte* aq, Vector256<float> s)
+    {
+        var p = (int*)aq;
+        var acc = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w0, Vector256.Create(p[0]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w1, Vector256.Create(p[1]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w2, Vector256.Create(p[2]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w3, Vector256.Create(p[3]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w4, Vector256.Create(p[4]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w5, Vector256.Create(p[5]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w6, Vector256.Create(p[6]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w7, Vector256.Create(p[7]).AsSByte());
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(acc), s, f);
+    }
+
+    /// <summary>
+    /// The end of a super-block for one activation row (its Q8_K block at <paramref name="blk"/>, its pair sums at
+    /// <paramref name="s"/>): acc = fma(f, a.d, acc), then acc = fma(f32(Σ m·s), dmin · (−a.d), acc).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> End(Vector256<float> acc, Vector256<float> f, byte* blk, int* s, float* dec)
+    {
+        var imin = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Load((short*)(dec + 64)), Vector256.Create(s[0]).AsInt16());
+        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 72)), Vector256.Create(s[1]).AsInt16());
+        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 80)), Vector256.Create(s[2]).AsInt16());
+        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 88)), Vector256.Create(s[3]).AsInt16());
+        float ad = *(float*)blk;
+        acc = Fma.MultiplyAdd(f, Vector256.Create(ad), acc);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(imin), Vector256.Load(dec + 96) * Vector256.Create(-ad), acc);
+    }
+
+    /// <summary>
+    /// 8 weight rows (one group: super-block i's quants at q + 1024·i, its decoded metadata at dec + 104·i) × TC.N
+    /// activation rows (1..8, <paramref name="arb"/> bytes apart from <paramref name="a"/>; their pair sums nb · 4 ints
+    /// apart from <paramref name="sums"/>); output b's 8 values stored at y + b·yStride.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TC>(byte* q, float* dec, byte* a, long arb, int* sums, int nb, float* y, int yStride)
+        where TC : struct, TileCount.ICount
+    {
+        var lo = Vector256.Create((byte)0x0F);
+        var hi = Vector256.Create((byte)0xF0);
+        long ss = nb * 4;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        byte* blk = a;
+        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, dec += DecodedFloats, blk += ActBlockBytes)
+        {
+            // the group's quants are one sequential stream: ask for a super-block's 16 lines 16 KB ahead into L2
+            byte* pf = q + PrefetchBytes;
+            for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
+            for (int p = 0; p < 4; p++)
+            {
+                byte* qp = q + p * 256;
+                byte* ap = blk + 4 + 64 * p;
+                var s = Vector256.Load(dec + 16 * p);
+                var w0 = Vector256.LoadAligned(qp) & lo; var w1 = Vector256.LoadAligned(qp + 32) & lo;
+                var w2 = Vector256.LoadAligned(qp + 64) & lo; var w3 = Vector256.LoadAligned(qp + 96) & lo;
+                var w4 = Vector256.LoadAligned(qp + 128) & lo; var w5 = Vector256.LoadAligned(qp + 160) & lo;
+                var w6 = Vector256.LoadAligned(qp + 192) & lo; var w7 = Vector256.LoadAligned(qp + 224) & lo;
+                f0 = Sub(f0, w0, w1, w2, w3, w4, w5, w6, w7, ap, s);
+                if (TC.N > 1) f1 = Sub(f1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, s);
+                if (TC.N > 2) f2 = Sub(f2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, s);
+                if (TC.N > 3) f3 = Sub(f3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, s);
+                if (TC.N > 4) f4 = Sub(f4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, s);
+                if (TC.N > 5) f5 = Sub(f5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, s);
+                if (TC.N > 6) f6 = Sub(f6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, s);
+                if (TC.N > 7) f7 = Sub(f7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, s);
+                s = Vector256.Load(dec + 16 * p + 8);
+                ap += 32;
+                w0 = Vector256.LoadAligned(qp) & hi; w1 = Vector256.LoadAligned(qp + 32) & hi;
+                w2 = Vector256.LoadAligned(qp + 64) & hi; w3 = Vector256.LoadAligned(qp + 96) & hi;
+                w4 = Vector256.LoadAligned(qp + 128) & hi; w5 = Vector256.LoadAligned(qp + 160) & hi;
+                w6 = Vector256.LoadAligned(qp + 192) & hi; w7 = Vector256.LoadAligned(qp + 224) & hi;
+                f0 = Sub(f0, w0, w1, w2, w3, w4, w5, w6, w7, ap, s);
+                if (TC.N > 1) f1 = Sub(f1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, s);
+                if (TC.N > 2) f2 = Sub(f2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, s);
+                if (TC.N > 3) f3 = Sub(f3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, s);
+                if (TC.N > 4) f4 = Sub(f4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, s);
+                if (TC.N > 5) f5 = Sub(f5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, s);
+                if (TC.N > 6) f6 = Sub(f6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, s);
+                if (TC.N > 7) f7 = Sub(f7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, s);
+            }
+            int* si = sums + i * 4;
+            c0 = End(c0, f0, blk, si, dec);
+            if (TC.N > 1) c1 = End(c1, f1, blk + arb, si + ss, dec);
+            if (TC.N > 2) c2 = End(c2, f2, blk + 2 * arb, si + 2 * ss, dec);
+            if (TC.N > 3) c3 = End(c3, f3, blk + 3 * arb, si + 3 * ss, dec);
+            if (TC.N > 4) c4 = End(c4, f4, blk + 4 * arb, si + 4 * ss, dec);
+            if (TC.N > 5) c5 = End(c5, f5, blk + 5 * arb, si + 5 * ss, dec);
+            if (TC.N > 6) c6 = End(c6, f6, blk + 6 * arb, si + 6 * ss, dec);
+            if (TC.N > 7) c7 = End(c7, f7, blk + 7 * arb, si + 7 * ss, dec);
+        }
+        c0.Store(y);
+        if (TC.N > 1) c1.Store(y + yStride);
+        if (TC.N > 2) c2.Store(y + 2L * yStride);
+        if (TC.N > 3) c3.Store(y + 3L * yStride);
+        if (TC.N > 4) c4.Store(y + 4L * yStride);
+        if (TC.N > 5) c5.Store(y + 5L * yStride);
+        if (TC.N > 6) c6.Store(y + 6L * yStride);
+        if (TC.N > 7) c7.Store(y + 7L * yStride);
+    }
+}
