@@ -13,9 +13,9 @@ namespace Whale.Kernels.Quant;
 /// as in the file). First the quants of every super-block, 1536 bytes each: 16-value sub-block j as three 32-byte
 /// vectors A, B, C at <c>i · 1536 + j · 96</c>, whose bytes <c>r · 4 + t</c> hold, for row r and quant q (0..63)
 /// of value 16j + v:
-/// A = 4·q[v = t] | (q[12 + t] &amp; 3), B = 4·q[4 + t] | (q[12 + t] &gt;&gt; 2 &amp; 3),
-/// C = 4·q[8 + t] | (q[12 + t] &gt;&gt; 4); so <c>&amp; 0xFC</c> gives three slices of 4 values × 8 rows as 4·q
-/// directly, and the fourth slice is the low two bits of A, B, C moved to bits 2-3, 4-5, 6-7 (4·q again). Then per
+/// A = q[v = t] | (q[12 + t] &amp; 3) &lt;&lt; 6, B = q[4 + t] | (q[12 + t] &gt;&gt; 2 &amp; 3) &lt;&lt; 6,
+/// C = q[8 + t] | (q[12 + t] &gt;&gt; 4) &lt;&lt; 6; so <c>&amp; 0x3F</c> gives three slices of 4 values × 8 rows
+/// directly, and the fourth slice is the top two bits of A, B, C moved to bits 0-1, 2-3, 4-5. Then per
 /// super-block the 8 rows' 16 int8 scales as four dwords, dword m of row r at <c>m · 32 + r · 4</c> (128 bytes,
 /// <see cref="Scales"/>), then the 8 rows' F16 d (16 bytes, <see cref="D"/>).
 /// </para>
@@ -126,9 +126,9 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
                         for (int t = 0; t < 4; t++)
                         {
                             int q3 = v[12 + t];
-                            o[t] = (byte)(4 * v[t] | (q3 & 3));
-                            o[32 + t] = (byte)(4 * v[4 + t] | ((q3 >> 2) & 3));
-                            o[64 + t] = (byte)(4 * v[8 + t] | (q3 >> 4));
+                            o[t] = (byte)(v[t] | (q3 & 3) << 6);
+                            o[32 + t] = (byte)(v[4 + t] | ((q3 >> 2) & 3) << 6);
+                            o[64 + t] = (byte)(v[8 + t] | (q3 >> 4) << 6);
                         }
                     }
                 }
@@ -170,10 +170,10 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
                 byte* v = q + 16 * j;
                 for (int t = 0; t < 4; t++)
                 {
-                    v[t] = (byte)(a[t] >> 2);
-                    v[4 + t] = (byte)(a[32 + t] >> 2);
-                    v[8 + t] = (byte)(a[64 + t] >> 2);
-                    v[12 + t] = (byte)((a[t] & 3) | (a[32 + t] & 3) << 2 | (a[64 + t] & 3) << 4);
+                    v[t] = (byte)(a[t] & 0x3F);
+                    v[4 + t] = (byte)(a[32 + t] & 0x3F);
+                    v[8 + t] = (byte)(a[64 + t] & 0x3F);
+                    v[12 + t] = (byte)((a[t] >> 6) | (a[32 + t] >> 6) << 2 | (a[64 + t] >> 6) << 4);
                 }
             }
             byte* ql = dst->Ql;

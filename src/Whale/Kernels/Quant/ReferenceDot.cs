@@ -155,18 +155,16 @@ internal static unsafe class ReferenceDot
 
     /// <summary>
     /// The row-lane order of the repacked Q4_K kernels (<see cref="TileQ4_KRepacked"/>): per super-block the exact
-    /// integer sum of each 32-value sub-block, added to a block float f with one fused multiply-add times the exact
-    /// f32 product d·sc; then acc = fma(f, a.d, acc) and acc = fma((float)imin, −(dmin·a.d), acc), where imin =
-    /// Σ m·s and s = the sub-block's activation sum from the bsums, wrapped to 16 bits as llama.cpp's AVX2 dot does.
+    /// integer sums S = Σ_j sc_j · Σ q·a (32-value sub-blocks j) and imin = Σ_j m_j · s_j, where s_j = the sub-block's
+    /// activation sum from the bsums, wrapped to 16 bits as llama.cpp's AVX2 dot forms it; then f = (float)S · d,
+    /// f = fma((float)imin, −dmin, f) and acc = fma(f, a.d, acc).
     /// </summary>
     public static float Q4_KQ8_KRowLane(BlockQ4_K* x, BlockQ8_K* y, int n)
     {
         float acc = 0;
         for (int i = 0; i < n / 256; i++, x++, y++)
         {
-            float d = Fp16.ToFloat(x->D), dmin = Fp16.ToFloat(x->DMin);
-            float f = 0;
-            int imin = 0;
+            int sum = 0, imin = 0;
             for (int j = 0; j < 8; j++)
             {
                 Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
@@ -176,11 +174,12 @@ internal static unsafe class ReferenceDot
                     byte b = x->Qs[32 * (j / 2) + l];
                     isum += (j % 2 == 0 ? b & 0xF : b >> 4) * y->Qs[32 * j + l];
                 }
-                f = MathF.FusedMultiplyAdd(isum, d * sc, f);
+                sum += sc * isum;
                 imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
             }
+            float f = sum * Fp16.ToFloat(x->D);
+            f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(x->DMin), f);
             acc = MathF.FusedMultiplyAdd(f, y->D, acc);
-            acc = MathF.FusedMultiplyAdd(imin, -(dmin * y->D), acc);
         }
         return acc;
     }
@@ -238,23 +237,22 @@ internal static unsafe class ReferenceDot
 
     /// <summary>
     /// The row-lane order of the repacked Q6_K kernels (<see cref="TileQ6_KRepacked"/>): per super-block the exact
-    /// integer sum Σ (q − 32)·a of each 16-value sub-block (the −32 taken from the activation quants, as llama.cpp's
-    /// AVX2 dot does), added to a block float f with one fused multiply-add times the exact f32 product d·sc; then
-    /// acc = fma(f, a.d, acc).
+    /// integer sum S = Σ_j sc_j · Σ (q − 32)·a over the 16-value sub-blocks j (the −32 taken from the activation
+    /// quants, as llama.cpp's AVX2 dot does); then f = (float)S · d and acc = fma(f, a.d, acc).
     /// </summary>
     public static float Q6_KQ8_KRowLane(BlockQ6_K* x, BlockQ8_K* y, int n)
     {
         float acc = 0;
         for (int i = 0; i < n / 256; i++, x++, y++)
         {
-            float d = Fp16.ToFloat(x->D);
-            float f = 0;
+            int sum = 0;
             for (int j = 0; j < 16; j++)
             {
                 int isum = 0;
                 for (int l = 0; l < 16; l++) isum += (Q6Value(x, 16 * j + l) - 32) * y->Qs[16 * j + l];
-                f = MathF.FusedMultiplyAdd(isum, d * x->Scales[j], f);
+                sum += x->Scales[j] * isum;
             }
+            float f = sum * Fp16.ToFloat(x->D);
             acc = MathF.FusedMultiplyAdd(f, y->D, acc);
         }
         return acc;

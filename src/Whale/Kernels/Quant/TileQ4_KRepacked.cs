@@ -7,19 +7,19 @@ namespace Whale.Kernels.Quant;
 /// <summary>
 /// Q4_K weights repacked at load (<see cref="Q4_KRepacked"/>) × Q8_K activations, for every batch size (decode,
 /// continuous batching, prefill), in the <em>row-lane order</em> of <see cref="ReferenceDot.Q4_KQ8_KRowLane"/>: per
-/// super-block and 32-value sub-block the exact integer sum Σ q·a, added to the block's float f with one FMA times
-/// d·sc (exact in f32); then acc = fma(f, a.d, acc) and acc = fma(Σ m·s, −(dmin·a.d), acc). That is not the order of
-/// llama.cpp's AVX2 <c>vec_dot_q4_K_q8_K</c> (which <see cref="GemvKQuants"/> and <see cref="TileKQuants"/> keep);
-/// results differ from llama.cpp's by float rounding only (weights read in place, <c>WHALE_REPACK=0</c>, keep its bits).
+/// super-block the exact integer sums S = Σ_j sc_j · Σ q·a (32-value sub-blocks) and imin = Σ_j m_j · s_j, then
+/// f = (float)S · d, f = fma((float)imin, −dmin, f), acc = fma(f, a.d, acc). That is not the order of llama.cpp's
+/// AVX2 <c>vec_dot_q4_K_q8_K</c> (which <see cref="GemvKQuants"/> and <see cref="TileKQuants"/> keep); results differ
+/// from llama.cpp's by float rounding only (weights read in place, <c>WHALE_REPACK=0</c>, keep its bits).
 /// <para>
 /// Each 256-bit register holds 4 quants of two sub-blocks of 8 weight rows (a low and a high nibble per byte), so one
-/// AVX-VNNI <c>vpdpbusd</c> with a broadcast activation dword advances 8 outputs by 4 products: the low nibbles
-/// (&amp; 0x0F) and the high nibbles in place (&amp; 0xF0, i.e. 16·q: the integer sum is then 16 times the
-/// sub-block's, still exact, and its scale d·sc/16 is exact too, so the FMA gives the same bits) are the unsigned
-/// operands, the Q8_K activations the signed ones; nothing needs an offset. A sub-block's 8 instructions leave the 8
-/// rows' integer sums in the 8 lanes, and one convert and one FMA serve 8 outputs. The scales and mins of a group
-/// are decoded once per call into f32 d·sc (8 sub-blocks), 16-bit min pairs (for <c>vpdpwssd</c> with the
-/// activation's pair sums) and dmin, shared by every activation row.
+/// AVX-VNNI <c>vpdpbusd</c> with a broadcast activation dword advances 8 outputs by 4 products (the nibbles are the
+/// unsigned operands, the Q8_K activations the signed ones; nothing needs an offset). A sub-block's 8 instructions
+/// leave the 8 rows' integer sums in the 8 lanes; the 6-bit scale is applied in integers: a byte shuffle splits each
+/// sum into its low byte and the rest (two 16-bit halves, exact), and one <c>vpdpwssd</c> with the 16-bit pair
+/// (sc, 256·sc) adds sc · sum to the super-block's accumulator. The mins term is 4 more <c>vpdpwssd</c> (16-bit min
+/// pairs × the activation's 16-bit pair sums); two converts, a multiply and two FMAs per super-block serve 8 outputs.
+/// The scales and mins of a group are decoded once per call, shared by every activation row.
 /// </para>
 /// <para>
 /// Every output is computed the same way whatever the batch, the row range or the thread split, so a sequence's
@@ -37,8 +37,8 @@ internal static unsafe class TileQ4_KRepacked
     /// <summary>Activation rows per register tile.</summary>
     private const int ColTile = 8;
 
-    /// <summary>Floats of decoded metadata per super-block: 8 × 8 d·sc, 4 × 8 min pairs (as ints), 8 dmin.</summary>
-    private const int DecodedFloats = 104;
+    /// <summary>Dwords of decoded metadata per super-block: 8 × 8 scale pairs (sc, 256·sc), 4 × 8 min pairs, 8 f32 d, 8 f32 −dmin.</summary>
+    private const int DecodedFloats = 112;
 
     /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
     private const int ActBlockBytes = 292;
@@ -107,8 +107,8 @@ internal static unsafe class TileQ4_KRepacked
 
     /// <summary>
     /// Decodes the metadata of one group's <paramref name="nb"/> super-blocks into <paramref name="dec"/>
-    /// (<see cref="DecodedFloats"/> per block): d·sc of sub-blocks 0..7 (8 lanes each; the odd ones, read as high
-    /// nibbles in place, divided by 16), the min pairs m[2p] | m[2p+1] &lt;&lt; 16 for p = 0..3, dmin.
+    /// (<see cref="DecodedFloats"/> dwords per block): the 16-bit pairs (sc, 256·sc) of sub-blocks 0..7, the min pairs
+    /// m[2p] | m[2p+1] &lt;&lt; 16 for p = 0..3, d and −dmin as f32 (8 lanes each).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Decode(byte* meta, int nb, float* dec)
@@ -126,31 +126,35 @@ internal static unsafe class TileQ4_KRepacked
             var sHi = ((u2 & k2) | (Vector256.ShiftRightLogical(u0, 2) & k3)).AsByte();
             var mLo = (u1 & k1).AsByte();
             var mHi = ((Vector256.ShiftRightLogical(u2, 4) & k2) | (Vector256.ShiftRightLogical(u1, 2) & k3)).AsByte();
-            var d = Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 96)));
-            var d16 = d * Vector256.Create(1f / 16);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(0)).AsInt32()) * d).Store(dec);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(1)).AsInt32()) * d16).Store(dec + 8);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(2)).AsInt32()) * d).Store(dec + 16);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sLo, ByteOfDword(3)).AsInt32()) * d16).Store(dec + 24);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(0)).AsInt32()) * d).Store(dec + 32);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(1)).AsInt32()) * d16).Store(dec + 40);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(2)).AsInt32()) * d).Store(dec + 48);
-            (Avx.ConvertToVector256Single(Avx2.Shuffle(sHi, ByteOfDword(3)).AsInt32()) * d16).Store(dec + 56);
+            Avx2.Shuffle(sLo, ScalePair(0)).AsSingle().Store(dec);
+            Avx2.Shuffle(sLo, ScalePair(1)).AsSingle().Store(dec + 8);
+            Avx2.Shuffle(sLo, ScalePair(2)).AsSingle().Store(dec + 16);
+            Avx2.Shuffle(sLo, ScalePair(3)).AsSingle().Store(dec + 24);
+            Avx2.Shuffle(sHi, ScalePair(0)).AsSingle().Store(dec + 32);
+            Avx2.Shuffle(sHi, ScalePair(1)).AsSingle().Store(dec + 40);
+            Avx2.Shuffle(sHi, ScalePair(2)).AsSingle().Store(dec + 48);
+            Avx2.Shuffle(sHi, ScalePair(3)).AsSingle().Store(dec + 56);
             Avx2.Shuffle(mLo, PairOfDword(0)).AsSingle().Store(dec + 64);
             Avx2.Shuffle(mLo, PairOfDword(1)).AsSingle().Store(dec + 72);
             Avx2.Shuffle(mHi, PairOfDword(0)).AsSingle().Store(dec + 80);
             Avx2.Shuffle(mHi, PairOfDword(1)).AsSingle().Store(dec + 88);
-            Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 112))).Store(dec + 96);
+            Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 96))).Store(dec + 96);
+            (-Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 112)))).Store(dec + 104);
         }
     }
 
-    /// <summary>vpshufb control: byte <paramref name="j"/> of each dword, zero-extended to the dword.</summary>
+    /// <summary>vpshufb control: byte <paramref name="j"/> of each dword (a 6-bit scale sc) as the 16-bit pair (sc, 256·sc).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> ByteOfDword(int j)
+    private static Vector256<byte> ScalePair(int j)
     {
-        uint c0 = 0x80808000u | (uint)j, c1 = c0 + 4, c2 = c0 + 8, c3 = c0 + 12;
+        uint c0 = 0x00808000u | (uint)j | (uint)j << 24, c1 = c0 + 0x04000004u, c2 = c0 + 0x08000008u, c3 = c0 + 0x0C00000Cu;
         return Vector256.Create(c0, c1, c2, c3, c0, c1, c2, c3).AsByte();
     }
+
+    /// <summary>vpshufb control splitting each int32 x into the 16-bit pair (x &amp; 0xFF, x &gt;&gt; 8), exact for |x| &lt; 2^23.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> SplitControl()
+        => Vector256.Create(0x02018000u, 0x06058004u, 0x0A098008u, 0x0E0D800Cu, 0x02018000u, 0x06058004u, 0x0A098008u, 0x0E0D800Cu).AsByte();
 
     /// <summary>vpshufb control: bytes 2s and 2s+1 of each dword, zero-extended to the dword's two 16-bit halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -182,12 +186,12 @@ internal static unsafe class TileQ4_KRepacked
     }
 
     /// <summary>
-    /// One sub-block for 8 rows (lane r = row r) against one activation row: f + f32(Σ_k vpdpbusd(w_k, a[4k..4k+3])) · s,
-    /// <paramref name="aq"/> the sub-block's 32 activation quants.
+    /// One sub-block for 8 rows (lane r = row r) against one activation row: s + sc · Σ_k vpdpbusd(w_k, a[4k..4k+3]) in
+    /// int32, <paramref name="aq"/> the sub-block's 32 activation quants, <paramref name="sc"/> the pairs (sc, 256·sc).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Sub(Vector256<float> f, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
-        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7, byte* aq, Vector256<float> s)
+    private static Vector256<int> Sub(Vector256<int> s, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7, byte* aq, Vector256<short> sc, Vector256<byte> split)
     {
         var p = (int*)aq;
         var acc = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w0, Vector256.Create(p[0]).AsSByte());
@@ -198,36 +202,41 @@ internal static unsafe class TileQ4_KRepacked
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w5, Vector256.Create(p[5]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w6, Vector256.Create(p[6]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w7, Vector256.Create(p[7]).AsSByte());
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(acc), s, f);
+        return AvxVnni.MultiplyWideningAndAdd(s, Avx2.Shuffle(acc.AsByte(), split).AsInt16(), sc);
     }
 
     /// <summary>
     /// The end of a super-block for one activation row (its Q8_K block at <paramref name="blk"/>, its pair sums at
-    /// <paramref name="s"/>): acc = fma(f, a.d, acc), then acc = fma(f32(Σ m·s), dmin · (−a.d), acc).
+    /// <paramref name="ps"/>): f = f32(s) · d, f = fma(f32(Σ m·ps), −dmin, f), acc = fma(f, a.d, acc).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> End(Vector256<float> acc, Vector256<float> f, byte* blk, int* s, float* dec)
+    private static Vector256<float> End(Vector256<float> acc, Vector256<int> s, byte* blk, int* ps, float* dec)
     {
-        var imin = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Load((short*)(dec + 64)), Vector256.Create(s[0]).AsInt16());
-        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 72)), Vector256.Create(s[1]).AsInt16());
-        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 80)), Vector256.Create(s[2]).AsInt16());
-        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 88)), Vector256.Create(s[3]).AsInt16());
-        float ad = *(float*)blk;
-        acc = Fma.MultiplyAdd(f, Vector256.Create(ad), acc);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(imin), Vector256.Load(dec + 96) * Vector256.Create(-ad), acc);
+        var imin = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Load((short*)(dec + 64)), Vector256.Create(ps[0]).AsInt16());
+        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 72)), Vector256.Create(ps[1]).AsInt16());
+        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 80)), Vector256.Create(ps[2]).AsInt16());
+        imin = AvxVnni.MultiplyWideningAndAdd(imin, Vector256.Load((short*)(dec + 88)), Vector256.Create(ps[3]).AsInt16());
+        var f = Avx.ConvertToVector256Single(s) * Vector256.Load(dec + 96);
+        f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(imin), Vector256.Load(dec + 104), f);
+        return Fma.MultiplyAdd(f, Vector256.Create(*(float*)blk), acc);
     }
 
+    /// <summary>The high nibbles of <paramref name="v"/> in the low four bits of each byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> High(Vector256<byte> v, Vector256<byte> lo) => Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & lo;
+
     /// <summary>
-    /// 8 weight rows (one group: super-block i's quants at q + 1024·i, its decoded metadata at dec + 104·i) × TC.N
+    /// 8 weight rows (one group: super-block i's quants at q + 1024·i, its decoded metadata at dec + 112·i) × TC.N
     /// activation rows (1..8, <paramref name="arb"/> bytes apart from <paramref name="a"/>; their pair sums nb · 4 ints
-    /// apart from <paramref name="sums"/>); output b's 8 values stored at y + b·yStride.
+    /// apart from <paramref name="sums"/>); output b's 8 values stored at y + b·yStride. With one or two activation rows
+    /// the low- and high-nibble sub-blocks go to two integer accumulators (shorter dependency chains), added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TC>(byte* q, float* dec, byte* a, long arb, int* sums, int nb, float* y, int yStride)
         where TC : struct, TileCount.ICount
     {
         var lo = Vector256.Create((byte)0x0F);
-        var hi = Vector256.Create((byte)0xF0);
+        var split = SplitControl();
         long ss = nb * 4;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         byte* blk = a;
@@ -236,48 +245,60 @@ internal static unsafe class TileQ4_KRepacked
             // the group's quants are one sequential stream: ask for a super-block's 16 lines 16 KB ahead into L2
             byte* pf = q + PrefetchBytes;
             for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
-            Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector256<int> u0 = default, u1 = default;
             for (int p = 0; p < 4; p++)
             {
                 byte* qp = q + p * 256;
                 byte* ap = blk + 4 + 64 * p;
-                var s = Vector256.Load(dec + 16 * p);
+                var sc = Vector256.Load((short*)(dec + 16 * p));
                 var w0 = Vector256.LoadAligned(qp) & lo; var w1 = Vector256.LoadAligned(qp + 32) & lo;
                 var w2 = Vector256.LoadAligned(qp + 64) & lo; var w3 = Vector256.LoadAligned(qp + 96) & lo;
                 var w4 = Vector256.LoadAligned(qp + 128) & lo; var w5 = Vector256.LoadAligned(qp + 160) & lo;
                 var w6 = Vector256.LoadAligned(qp + 192) & lo; var w7 = Vector256.LoadAligned(qp + 224) & lo;
-                f0 = Sub(f0, w0, w1, w2, w3, w4, w5, w6, w7, ap, s);
-                if (TC.N > 1) f1 = Sub(f1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, s);
-                if (TC.N > 2) f2 = Sub(f2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, s);
-                if (TC.N > 3) f3 = Sub(f3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, s);
-                if (TC.N > 4) f4 = Sub(f4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, s);
-                if (TC.N > 5) f5 = Sub(f5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, s);
-                if (TC.N > 6) f6 = Sub(f6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, s);
-                if (TC.N > 7) f7 = Sub(f7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, s);
-                s = Vector256.Load(dec + 16 * p + 8);
+                s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
+                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
+                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, sc, split);
+                sc = Vector256.Load((short*)(dec + 16 * p + 8));
                 ap += 32;
-                w0 = Vector256.LoadAligned(qp) & hi; w1 = Vector256.LoadAligned(qp + 32) & hi;
-                w2 = Vector256.LoadAligned(qp + 64) & hi; w3 = Vector256.LoadAligned(qp + 96) & hi;
-                w4 = Vector256.LoadAligned(qp + 128) & hi; w5 = Vector256.LoadAligned(qp + 160) & hi;
-                w6 = Vector256.LoadAligned(qp + 192) & hi; w7 = Vector256.LoadAligned(qp + 224) & hi;
-                f0 = Sub(f0, w0, w1, w2, w3, w4, w5, w6, w7, ap, s);
-                if (TC.N > 1) f1 = Sub(f1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, s);
-                if (TC.N > 2) f2 = Sub(f2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, s);
-                if (TC.N > 3) f3 = Sub(f3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, s);
-                if (TC.N > 4) f4 = Sub(f4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, s);
-                if (TC.N > 5) f5 = Sub(f5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, s);
-                if (TC.N > 6) f6 = Sub(f6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, s);
-                if (TC.N > 7) f7 = Sub(f7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, s);
+                w0 = High(Vector256.LoadAligned(qp), lo); w1 = High(Vector256.LoadAligned(qp + 32), lo);
+                w2 = High(Vector256.LoadAligned(qp + 64), lo); w3 = High(Vector256.LoadAligned(qp + 96), lo);
+                w4 = High(Vector256.LoadAligned(qp + 128), lo); w5 = High(Vector256.LoadAligned(qp + 160), lo);
+                w6 = High(Vector256.LoadAligned(qp + 192), lo); w7 = High(Vector256.LoadAligned(qp + 224), lo);
+                if (TC.N <= 2)
+                {
+                    u0 = Sub(u0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
+                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
+                    continue;
+                }
+                s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
+                s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
+                s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, sc, split);
+            }
+            if (TC.N <= 2)
+            {
+                s0 += u0;
+                s1 += u1;
             }
             int* si = sums + i * 4;
-            c0 = End(c0, f0, blk, si, dec);
-            if (TC.N > 1) c1 = End(c1, f1, blk + arb, si + ss, dec);
-            if (TC.N > 2) c2 = End(c2, f2, blk + 2 * arb, si + 2 * ss, dec);
-            if (TC.N > 3) c3 = End(c3, f3, blk + 3 * arb, si + 3 * ss, dec);
-            if (TC.N > 4) c4 = End(c4, f4, blk + 4 * arb, si + 4 * ss, dec);
-            if (TC.N > 5) c5 = End(c5, f5, blk + 5 * arb, si + 5 * ss, dec);
-            if (TC.N > 6) c6 = End(c6, f6, blk + 6 * arb, si + 6 * ss, dec);
-            if (TC.N > 7) c7 = End(c7, f7, blk + 7 * arb, si + 7 * ss, dec);
+            c0 = End(c0, s0, blk, si, dec);
+            if (TC.N > 1) c1 = End(c1, s1, blk + arb, si + ss, dec);
+            if (TC.N > 2) c2 = End(c2, s2, blk + 2 * arb, si + 2 * ss, dec);
+            if (TC.N > 3) c3 = End(c3, s3, blk + 3 * arb, si + 3 * ss, dec);
+            if (TC.N > 4) c4 = End(c4, s4, blk + 4 * arb, si + 4 * ss, dec);
+            if (TC.N > 5) c5 = End(c5, s5, blk + 5 * arb, si + 5 * ss, dec);
+            if (TC.N > 6) c6 = End(c6, s6, blk + 6 * arb, si + 6 * ss, dec);
+            if (TC.N > 7) c7 = End(c7, s7, blk + 7 * arb, si + 7 * ss, dec);
         }
         c0.Store(y);
         if (TC.N > 1) c1.Store(y + yStride);

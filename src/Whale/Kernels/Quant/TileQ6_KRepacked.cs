@@ -6,17 +6,19 @@ namespace Whale.Kernels.Quant;
 
 /// <summary>
 /// Q6_K weights repacked at load (<see cref="Q6_KRepacked"/>) × Q8_K activations, for every batch size, in the
-/// <em>row-lane order</em> of <see cref="ReferenceDot.Q6_KQ8_KRowLane"/>: per super-block and 16-value sub-block the
-/// exact integer sum Σ (q − 32)·a, added to the block's float f with one FMA times d·sc (exact in f32); then
-/// acc = fma(f, a.d, acc). Not the order of llama.cpp's AVX2 <c>vec_dot_q6_K_q8_K</c> (kept by
-/// <see cref="GemvKQuants"/> and <see cref="TileKQuants"/>); results differ from llama.cpp's by float rounding only.
+/// <em>row-lane order</em> of <see cref="ReferenceDot.Q6_KQ8_KRowLane"/>: per super-block the exact integer sum
+/// S = Σ_j sc_j · Σ (q − 32)·a over the 16-value sub-blocks, then f = (float)S · d and acc = fma(f, a.d, acc). Not
+/// the order of llama.cpp's AVX2 <c>vec_dot_q6_K_q8_K</c> (kept by <see cref="GemvKQuants"/> and
+/// <see cref="TileKQuants"/>); results differ from llama.cpp's by float rounding only.
 /// <para>
-/// Each sub-block's three 32-byte vectors give its four slices of 4 values × 8 rows as 4·q (three with one
-/// <c>&amp; 0xFC</c>, the fourth from the low two bits of each, moved by GFNI affine transforms and merged), the
-/// unsigned operands of AVX-VNNI <c>vpdpbusd</c> with broadcast activation dwords; the accumulator starts at
-/// −128·Σa (the −32 of 4·q, from the activation quants as llama.cpp forms it), so the 8 lanes end with 4 times the
-/// 8 rows' exact sums (below 2^24 in magnitude, so the conversion is exact too) and the FMA with d·sc/4 gives the
-/// bits of the reference. The scales of a group are decoded once per call into f32 d·sc/4.
+/// Each sub-block's three 32-byte vectors give its four slices of 4 values × 8 rows (three with one <c>&amp; 0x3F</c>,
+/// the fourth from the top two bits of each, moved by GFNI affine transforms and merged), the unsigned operands of
+/// AVX-VNNI <c>vpdpbusd</c> with broadcast activation dwords; the accumulator starts at −32·Σa (from the activation
+/// quants, as llama.cpp forms it), so the 8 lanes end with the 8 rows' exact sub-block sums. The scale is applied in
+/// integers: a byte shuffle splits each sum into its low byte and the rest (two 16-bit halves, exact), and one
+/// <c>vpdpwssd</c> with the 16-bit pair (sc, 256·sc) adds sc · sum to the super-block's int32 accumulator; one
+/// convert, multiply and FMA per super-block and 8 outputs remain. The scales of a group are decoded once per call
+/// into those pairs.
 /// </para>
 /// </summary>
 internal static unsafe class TileQ6_KRepacked
@@ -30,8 +32,8 @@ internal static unsafe class TileQ6_KRepacked
     /// <summary>Activation rows per register tile.</summary>
     private const int ColTile = 8;
 
-    /// <summary>Floats of decoded scales per super-block: 16 sub-blocks × 8 rows of d·sc/4.</summary>
-    private const int DecodedFloats = 128;
+    /// <summary>Dwords of decoded metadata per super-block: 16 sub-blocks × 8 rows of 16-bit (sc, 256·sc), 8 f32 d.</summary>
+    private const int DecodedFloats = 136;
 
     /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
     private const int ActBlockBytes = 292;
@@ -84,8 +86,8 @@ internal static unsafe class TileQ6_KRepacked
     }
 
     /// <summary>
-    /// Per activation row, super-block and 16-value sub-block j the accumulator start −128·Σa (the −32 offset of the
-    /// quants, times the 4 of 4·q), from the activation quants (row b's block i at corr + (b · nb + i) · 16).
+    /// Per activation row, super-block and 16-value sub-block j the accumulator start −32·Σa (the −32 offset of the
+    /// quants), from the activation quants (row b's block i at corr + (b · nb + i) · 16).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void PrepareCorrections(byte* a, long aRowBytes, int batch, int nb, int* corr)
@@ -99,27 +101,34 @@ internal static unsafe class TileQ6_KRepacked
                 {
                     // Σ (a + 128) over 8 bytes per half with psadbw, minus 16·128
                     var s = Sse2.SumAbsoluteDifferences(Vector128.Load((byte*)blk->Qs + 16 * j) ^ flip, Vector128<byte>.Zero);
-                    *corr++ = -128 * (s.GetElement(0) + s.GetElement(4) - 2048);
+                    *corr++ = -32 * (s.GetElement(0) + s.GetElement(4) - 2048);
                 }
         }
     }
 
-    /// <summary>Decodes the int8 scales of one group's <paramref name="nb"/> super-blocks into f32 d·sc/4 (16 × 8 per block).</summary>
+    /// <summary>
+    /// Decodes the metadata of one group's <paramref name="nb"/> super-blocks into <paramref name="dec"/>
+    /// (<see cref="DecodedFloats"/> dwords per block): for sub-block j the 8 rows' 16-bit pairs (sc, 256·sc) as dwords,
+    /// then d as f32.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Decode(byte* scales, ushort* dh, int nb, float* dec)
     {
+        var lo16 = Vector256.Create(0xFFFF);
         for (int i = 0; i < nb; i++, scales += Q6_KRepacked.ScaleBytes, dh += 8, dec += DecodedFloats)
         {
-            var d4 = Fp16.ToFloat8(Vector128.Load(dh)) * Vector256.Create(0.25f);
-            for (int m = 0; m < 4; m++)
+            var o = (int*)dec;
+            for (int m = 0; m < 4; m++, o += 32)
             {
                 var v = Vector256.LoadAligned((int*)scales + 8 * m);
-                // byte t of each dword, sign-extended: shift it to the top, then arithmetically back down
-                (Avx.ConvertToVector256Single(Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(v, 24), 24)) * d4).Store(dec + 32 * m);
-                (Avx.ConvertToVector256Single(Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(v, 16), 24)) * d4).Store(dec + 32 * m + 8);
-                (Avx.ConvertToVector256Single(Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(v, 8), 24)) * d4).Store(dec + 32 * m + 16);
-                (Avx.ConvertToVector256Single(Vector256.ShiftRightArithmetic(v, 24)) * d4).Store(dec + 32 * m + 24);
+                // byte t of each dword sign-extended (sc), then (sc & 0xFFFF) | sc << 24: the words sc and 256·sc
+                for (int t = 0; t < 4; t++)
+                {
+                    var sc = Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(v, 24 - 8 * t), 24);
+                    ((sc & lo16) | Vector256.ShiftLeft(sc, 24)).Store(o + 8 * t);
+                }
             }
+            Fp16.ToFloat8(Vector128.Load(dh)).Store(dec + 128);
         }
     }
 
@@ -144,36 +153,49 @@ internal static unsafe class TileQ6_KRepacked
         }
     }
 
+    /// <summary>vpshufb control splitting each int32 x into the 16-bit pair (x &amp; 0xFF, x &gt;&gt; 8), exact for |x| &lt; 2^23.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> SplitControl()
+        => Vector256.Create(0x02018000u, 0x06058004u, 0x0A098008u, 0x0E0D800Cu, 0x02018000u, 0x06058004u, 0x0A098008u, 0x0E0D800Cu).AsByte();
+
     /// <summary>
-    /// One sub-block for 8 rows (lane r = row r) against one activation row: f + f32(c + Σ_k vpdpbusd(w_k, a[4k..4k+3])) · s,
-    /// <paramref name="aq"/> the sub-block's 16 activation quants, <paramref name="c"/> its correction.
+    /// One sub-block for 8 rows (lane r = row r) against one activation row: s + sc · (c + Σ_k vpdpbusd(w_k, a[4k..4k+3]))
+    /// in int32, <paramref name="aq"/> the sub-block's 16 activation quants, <paramref name="c"/> its correction,
+    /// <paramref name="sc"/> the 16-bit pairs (sc, 256·sc).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Sub(Vector256<float> f, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
-        byte* aq, int c, Vector256<float> s)
+    private static Vector256<int> Sub(Vector256<int> s, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        byte* aq, int c, Vector256<short> sc, Vector256<byte> split)
     {
         var p = (int*)aq;
         var acc = AvxVnni.MultiplyWideningAndAdd(Vector256.Create(c), w0, Vector256.Create(p[0]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w1, Vector256.Create(p[1]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w2, Vector256.Create(p[2]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w3, Vector256.Create(p[3]).AsSByte());
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(acc), s, f);
+        return AvxVnni.MultiplyWideningAndAdd(s, Avx2.Shuffle(acc.AsByte(), split).AsInt16(), sc);
     }
 
+    /// <summary>The end of a super-block for one activation row (its Q8_K block at <paramref name="blk"/>): acc = fma(f32(s) · d, a.d, acc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> End(Vector256<float> acc, Vector256<int> s, Vector256<float> d, byte* blk)
+        => Fma.MultiplyAdd(Avx.ConvertToVector256Single(s) * d, Vector256.Create(*(float*)blk), acc);
+
     /// <summary>
-    /// 8 weight rows (one group: super-block i's quants at q + 1536·i, its decoded scales at dec + 128·i) × TC.N
+    /// 8 weight rows (one group: super-block i's quants at q + 1536·i, its decoded scales at dec + 136·i) × TC.N
     /// activation rows (1..8, <paramref name="arb"/> bytes apart from <paramref name="a"/>; their corrections nb · 16
-    /// ints apart from <paramref name="corr"/>); output b's 8 values stored at y + b·yStride.
+    /// ints apart from <paramref name="corr"/>); output b's 8 values stored at y + b·yStride. With one or two activation
+    /// rows the even and odd sub-blocks go to two integer accumulators (shorter dependency chains), added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TC>(byte* q, float* dec, byte* a, long arb, int* corr, int nb, float* y, int yStride)
         where TC : struct, TileCount.ICount
     {
-        var m = Vector256.Create((byte)0xFC);
-        // GFNI bit matrices moving bits 0-1 of each byte to bits 2-3 / 4-5 / 6-7 (and clearing the rest)
-        var toA = Vector256.Create(0x0000010200000000ul).AsByte();
-        var toB = Vector256.Create(0x0000000001020000ul).AsByte();
-        var toC = Vector256.Create(0x0000000000000102ul).AsByte();
+        var m = Vector256.Create((byte)0x3F);
+        var split = SplitControl();
+        // GFNI bit matrices moving bits 6-7 of each byte to bits 0-1 / 2-3 / 4-5 (and clearing the rest)
+        var fromA = Vector256.Create(0x4080000000000000ul).AsByte();
+        var fromB = Vector256.Create(0x0000408000000000ul).AsByte();
+        var fromC = Vector256.Create(0x0000000040800000ul).AsByte();
         long cs = nb * 16;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         byte* blk = a;
@@ -182,8 +204,9 @@ internal static unsafe class TileQ6_KRepacked
             // the group's quants are one sequential stream: ask for a super-block's 24 lines 16 KB ahead into L2
             byte* pf = q + PrefetchBytes;
             for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
-            Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
-            for (int j = 0; j < 16; j++)
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector256<int> u0 = default, u1 = default;
+            for (int j = 0; j < 16; j += 2)
             {
                 byte* qj = q + j * 96;
                 var va = Vector256.LoadAligned(qj);
@@ -192,28 +215,61 @@ internal static unsafe class TileQ6_KRepacked
                 var w0 = va & m;
                 var w1 = vb & m;
                 var w2 = vc & m;
-                var w3 = Gfni.V256.GaloisFieldAffineTransform(va, toA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, toB, 0)
-                    | Gfni.V256.GaloisFieldAffineTransform(vc, toC, 0);
-                var s = Vector256.Load(dec + 8 * j);
+                var w3 = Gfni.V256.GaloisFieldAffineTransform(va, fromA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, fromB, 0)
+                    | Gfni.V256.GaloisFieldAffineTransform(vc, fromC, 0);
+                var sc = Vector256.Load((short*)dec + 16 * j);
                 byte* aj = blk + 4 + 16 * j;
                 int* cj = corr + j;
-                f0 = Sub(f0, w0, w1, w2, w3, aj, cj[0], s);
-                if (TC.N > 1) f1 = Sub(f1, w0, w1, w2, w3, aj + arb, cj[cs], s);
-                if (TC.N > 2) f2 = Sub(f2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], s);
-                if (TC.N > 3) f3 = Sub(f3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], s);
-                if (TC.N > 4) f4 = Sub(f4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], s);
-                if (TC.N > 5) f5 = Sub(f5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], s);
-                if (TC.N > 6) f6 = Sub(f6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], s);
-                if (TC.N > 7) f7 = Sub(f7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], s);
+                s0 = Sub(s0, w0, w1, w2, w3, aj, cj[0], sc, split);
+                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], sc, split);
+                // the odd sub-block
+                qj += 96;
+                va = Vector256.LoadAligned(qj);
+                vb = Vector256.LoadAligned(qj + 32);
+                vc = Vector256.LoadAligned(qj + 64);
+                w0 = va & m;
+                w1 = vb & m;
+                w2 = vc & m;
+                w3 = Gfni.V256.GaloisFieldAffineTransform(va, fromA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, fromB, 0)
+                    | Gfni.V256.GaloisFieldAffineTransform(vc, fromC, 0);
+                sc = Vector256.Load((short*)dec + 16 * j + 16);
+                aj += 16;
+                cj++;
+                if (TC.N <= 2)
+                {
+                    u0 = Sub(u0, w0, w1, w2, w3, aj, cj[0], sc, split);
+                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                    continue;
+                }
+                s0 = Sub(s0, w0, w1, w2, w3, aj, cj[0], sc, split);
+                s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], sc, split);
             }
-            c0 = Fma.MultiplyAdd(f0, Vector256.Create(*(float*)blk), c0);
-            if (TC.N > 1) c1 = Fma.MultiplyAdd(f1, Vector256.Create(*(float*)(blk + arb)), c1);
-            if (TC.N > 2) c2 = Fma.MultiplyAdd(f2, Vector256.Create(*(float*)(blk + 2 * arb)), c2);
-            if (TC.N > 3) c3 = Fma.MultiplyAdd(f3, Vector256.Create(*(float*)(blk + 3 * arb)), c3);
-            if (TC.N > 4) c4 = Fma.MultiplyAdd(f4, Vector256.Create(*(float*)(blk + 4 * arb)), c4);
-            if (TC.N > 5) c5 = Fma.MultiplyAdd(f5, Vector256.Create(*(float*)(blk + 5 * arb)), c5);
-            if (TC.N > 6) c6 = Fma.MultiplyAdd(f6, Vector256.Create(*(float*)(blk + 6 * arb)), c6);
-            if (TC.N > 7) c7 = Fma.MultiplyAdd(f7, Vector256.Create(*(float*)(blk + 7 * arb)), c7);
+            var d = Vector256.Load(dec + 128);
+            if (TC.N <= 2)
+            {
+                s0 += u0;
+                s1 += u1;
+            }
+            c0 = End(c0, s0, d, blk);
+            if (TC.N > 1) c1 = End(c1, s1, d, blk + arb);
+            if (TC.N > 2) c2 = End(c2, s2, d, blk + 2 * arb);
+            if (TC.N > 3) c3 = End(c3, s3, d, blk + 3 * arb);
+            if (TC.N > 4) c4 = End(c4, s4, d, blk + 4 * arb);
+            if (TC.N > 5) c5 = End(c5, s5, d, blk + 5 * arb);
+            if (TC.N > 6) c6 = End(c6, s6, d, blk + 6 * arb);
+            if (TC.N > 7) c7 = End(c7, s7, d, blk + 7 * arb);
         }
         c0.Store(y);
         if (TC.N > 1) c1.Store(y + yStride);
