@@ -194,15 +194,16 @@ internal static unsafe class TileQ4_KRepacked
         Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7, byte* aq, Vector256<short> sc, Vector256<byte> split)
     {
         var p = (int*)aq;
+        // two chains of four (slices 0-3, 4-7): shorter dependency chains keep more of them in flight
         var acc = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w0, Vector256.Create(p[0]).AsSByte());
+        var acd = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w4, Vector256.Create(p[4]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w1, Vector256.Create(p[1]).AsSByte());
+        acd = AvxVnni.MultiplyWideningAndAdd(acd, w5, Vector256.Create(p[5]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w2, Vector256.Create(p[2]).AsSByte());
+        acd = AvxVnni.MultiplyWideningAndAdd(acd, w6, Vector256.Create(p[6]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w3, Vector256.Create(p[3]).AsSByte());
-        acc = AvxVnni.MultiplyWideningAndAdd(acc, w4, Vector256.Create(p[4]).AsSByte());
-        acc = AvxVnni.MultiplyWideningAndAdd(acc, w5, Vector256.Create(p[5]).AsSByte());
-        acc = AvxVnni.MultiplyWideningAndAdd(acc, w6, Vector256.Create(p[6]).AsSByte());
-        acc = AvxVnni.MultiplyWideningAndAdd(acc, w7, Vector256.Create(p[7]).AsSByte());
-        return AvxVnni.MultiplyWideningAndAdd(s, Avx2.Shuffle(acc.AsByte(), split).AsInt16(), sc);
+        acd = AvxVnni.MultiplyWideningAndAdd(acd, w7, Vector256.Create(p[7]).AsSByte());
+        return AvxVnni.MultiplyWideningAndAdd(s, Avx2.Shuffle((acc + acd).AsByte(), split).AsInt16(), sc);
     }
 
     /// <summary>
