@@ -79,8 +79,16 @@ internal static unsafe class TileQ4_KRepacked
                 bool whole = gr >= r0 && gr + G <= r1;
                 float* o = whole ? yc + gr : tile;
                 int oStride = whole ? yStride : G;
-                Decode(w.Meta(g), nb, dec);
-                Cols(w.Quants(g), dec, ac, aRowBytes, sums, cn, nb, o, oStride);
+                if (cn == 1)
+                {
+                    // decode: the metadata decoded in registers as the group streams by (no separate pass)
+                    One(w.Quants(g), w.Meta(g), ac, sums, nb, o);
+                }
+                else
+                {
+                    Decode(w.Meta(g), nb, dec);
+                    Cols(w.Quants(g), dec, ac, aRowBytes, sums, cn, nb, o, oStride);
+                }
                 if (whole) continue;
                 int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
                 for (int b = 0; b < cn; b++)
@@ -309,5 +317,64 @@ internal static unsafe class TileQ4_KRepacked
         if (TC.N > 5) c5.Store(y + 5L * yStride);
         if (TC.N > 6) c6.Store(y + 6L * yStride);
         if (TC.N > 7) c7.Store(y + 7L * yStride);
+    }
+
+    /// <summary>
+    /// One activation row (decode) × one row group: the sums of <see cref="Tile{TC}"/>, with each super-block's scales,
+    /// mins, d and dmin decoded in registers as the group streams by, and four integer accumulators (sub-block j into
+    /// j mod 4) for short dependency chains. Output: the 8 rows' values at <paramref name="y"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void One(byte* q, byte* meta, byte* a, int* sums, int nb, float* y)
+    {
+        var lo = Vector256.Create((byte)0x0F);
+        var split = SplitControl();
+        var k1 = Vector256.Create(0x3f3f3f3fu);
+        var k2 = Vector256.Create(0x0f0f0f0fu);
+        var k3 = Vector256.Create(0x30303030u);
+        var c = Vector256<float>.Zero;
+        byte* blk = a;
+        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, meta += Q4_KRepacked.MetaBytes, blk += ActBlockBytes, sums += 4)
+        {
+            byte* pf = q + PrefetchBytes;
+            for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            var u0 = Vector256.LoadAligned((uint*)meta);
+            var u1 = Vector256.LoadAligned((uint*)(meta + 32));
+            var u2 = Vector256.LoadAligned((uint*)(meta + 64));
+            var sLo = (u0 & k1).AsByte();
+            var sHi = ((u2 & k2) | (Vector256.ShiftRightLogical(u0, 2) & k3)).AsByte();
+            byte* aq = blk + 4;
+            var s0 = OneSub(Vector256<int>.Zero, q, false, aq, Avx2.Shuffle(sLo, ScalePair(0)).AsInt16(), lo, split);
+            var s1 = OneSub(Vector256<int>.Zero, q, true, aq + 32, Avx2.Shuffle(sLo, ScalePair(1)).AsInt16(), lo, split);
+            var s2 = OneSub(Vector256<int>.Zero, q + 256, false, aq + 64, Avx2.Shuffle(sLo, ScalePair(2)).AsInt16(), lo, split);
+            var s3 = OneSub(Vector256<int>.Zero, q + 256, true, aq + 96, Avx2.Shuffle(sLo, ScalePair(3)).AsInt16(), lo, split);
+            s0 = OneSub(s0, q + 512, false, aq + 128, Avx2.Shuffle(sHi, ScalePair(0)).AsInt16(), lo, split);
+            s1 = OneSub(s1, q + 512, true, aq + 160, Avx2.Shuffle(sHi, ScalePair(1)).AsInt16(), lo, split);
+            s2 = OneSub(s2, q + 768, false, aq + 192, Avx2.Shuffle(sHi, ScalePair(2)).AsInt16(), lo, split);
+            s3 = OneSub(s3, q + 768, true, aq + 224, Avx2.Shuffle(sHi, ScalePair(3)).AsInt16(), lo, split);
+            var mLo = (u1 & k1).AsByte();
+            var mHi = ((Vector256.ShiftRightLogical(u2, 4) & k2) | (Vector256.ShiftRightLogical(u1, 2) & k3)).AsByte();
+            var imin = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Shuffle(mLo, PairOfDword(0)).AsInt16(), Vector256.Create(sums[0]).AsInt16());
+            imin = AvxVnni.MultiplyWideningAndAdd(imin, Avx2.Shuffle(mLo, PairOfDword(1)).AsInt16(), Vector256.Create(sums[1]).AsInt16());
+            imin = AvxVnni.MultiplyWideningAndAdd(imin, Avx2.Shuffle(mHi, PairOfDword(0)).AsInt16(), Vector256.Create(sums[2]).AsInt16());
+            imin = AvxVnni.MultiplyWideningAndAdd(imin, Avx2.Shuffle(mHi, PairOfDword(1)).AsInt16(), Vector256.Create(sums[3]).AsInt16());
+            var f = Avx.ConvertToVector256Single((s0 + s1) + (s2 + s3)) * Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 96)));
+            f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(imin), -Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 112))), f);
+            c = Fma.MultiplyAdd(f, Vector256.Create(*(float*)blk), c);
+        }
+        c.Store(y);
+    }
+
+    /// <summary>One sub-block of <see cref="One"/>: the low (or high) nibbles of the pair's 8 vectors at <paramref name="qp"/>, then <see cref="Sub"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> OneSub(Vector256<int> s, byte* qp, bool high, byte* aq, Vector256<short> sc, Vector256<byte> lo, Vector256<byte> split)
+    {
+        if (high)
+            return Sub(s, High(Vector256.LoadAligned(qp), lo), High(Vector256.LoadAligned(qp + 32), lo), High(Vector256.LoadAligned(qp + 64), lo),
+                High(Vector256.LoadAligned(qp + 96), lo), High(Vector256.LoadAligned(qp + 128), lo), High(Vector256.LoadAligned(qp + 160), lo),
+                High(Vector256.LoadAligned(qp + 192), lo), High(Vector256.LoadAligned(qp + 224), lo), aq, sc, split);
+        return Sub(s, Vector256.LoadAligned(qp) & lo, Vector256.LoadAligned(qp + 32) & lo, Vector256.LoadAligned(qp + 64) & lo,
+            Vector256.LoadAligned(qp + 96) & lo, Vector256.LoadAligned(qp + 128) & lo, Vector256.LoadAligned(qp + 160) & lo,
+            Vector256.LoadAligned(qp + 192) & lo, Vector256.LoadAligned(qp + 224) & lo, aq, sc, split);
     }
 }

@@ -38,8 +38,8 @@ internal static unsafe class TileQ6_KRepacked
     /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
     private const int ActBlockBytes = 292;
 
-    /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, GFNI, FMA).</summary>
-    public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Gfni.V256.IsSupported && Fma.IsSupported;
+    /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-512 BW, AVX-VNNI, GFNI, FMA).</summary>
+    public static bool IsSupported => Avx512F.VL.IsSupported && Avx512BW.VL.IsSupported && AvxVnni.IsSupported && Gfni.V256.IsSupported && Fma.IsSupported;
 
     /// <summary>
     /// y[b * yStride + r] = dot(W[r], A[b]) for r in [r0, r1), b in [0, batch): A rows of <paramref name="aRowBytes"/>
@@ -74,8 +74,16 @@ internal static unsafe class TileQ6_KRepacked
                 bool whole = gr >= r0 && gr + G <= r1;
                 float* o = whole ? yc + gr : tile;
                 int oStride = whole ? yStride : G;
-                Decode(w.Scales(g), w.D(g), nb, dec);
-                Cols(w.Quants(g), dec, ac, aRowBytes, corr, cn, nb, o, oStride);
+                if (cn == 1)
+                {
+                    // decode: the scales decoded in registers as the group streams by (no separate pass)
+                    One(w.Quants(g), w.Scales(g), w.D(g), ac, corr, nb, o);
+                }
+                else
+                {
+                    Decode(w.Scales(g), w.D(g), nb, dec);
+                    Cols(w.Quants(g), dec, ac, aRowBytes, corr, cn, nb, o, oStride);
+                }
                 if (whole) continue;
                 int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
                 for (int b = 0; b < cn; b++)
@@ -114,23 +122,37 @@ internal static unsafe class TileQ6_KRepacked
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Decode(byte* scales, ushort* dh, int nb, float* dec)
     {
-        var lo16 = Vector256.Create(0xFFFF);
+        var shift = PairShift();
         for (int i = 0; i < nb; i++, scales += Q6_KRepacked.ScaleBytes, dh += 8, dec += DecodedFloats)
         {
-            var o = (int*)dec;
-            for (int m = 0; m < 4; m++, o += 32)
+            var o = (short*)dec;
+            for (int m = 0; m < 4; m++, o += 64)
             {
-                var v = Vector256.LoadAligned((int*)scales + 8 * m);
-                // byte t of each dword sign-extended (sc), then (sc & 0xFFFF) | sc << 24: the words sc and 256·sc
-                for (int t = 0; t < 4; t++)
-                {
-                    var sc = Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(v, 24 - 8 * t), 24);
-                    ((sc & lo16) | Vector256.ShiftLeft(sc, 24)).Store(o + 8 * t);
-                }
+                var v = Vector256.LoadAligned(scales + 32 * m);
+                ScalePair(v, 0, shift).Store(o);
+                ScalePair(v, 1, shift).Store(o + 16);
+                ScalePair(v, 2, shift).Store(o + 32);
+                ScalePair(v, 3, shift).Store(o + 48);
             }
             Fp16.ToFloat8(Vector128.Load(dh)).Store(dec + 128);
         }
     }
+
+    /// <summary>
+    /// The 16-bit pairs (sc, 256·sc) of the int8 scale in byte <paramref name="t"/> of each dword of <paramref name="v"/>:
+    /// a byte shuffle gives the words sc·257 and sc·256 (bit patterns), an arithmetic shift of the first by 8 sign-extends sc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> ScalePair(Vector256<byte> v, int t, Vector256<ushort> shift)
+    {
+        uint c0 = 0x00800000u | (uint)t * 0x01000101u, c1 = c0 + 0x04000404u, c2 = c0 + 0x08000808u, c3 = c0 + 0x0C000C0Cu;
+        var x = Avx2.Shuffle(v, Vector256.Create(c0, c1, c2, c3, c0, c1, c2, c3).AsByte()).AsInt16();
+        return Avx512BW.VL.ShiftRightArithmeticVariable(x, shift);
+    }
+
+    /// <summary>Per-word shift counts (8, 0) of <see cref="ScalePair"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> PairShift() => Vector256.Create(8u).AsUInt16();
 
     /// <summary>One row group (8 weight rows) against every activation row of the chunk, <see cref="ColTile"/> at a time.</summary>
     private static void Cols(byte* q, float* dec, byte* a, long arb, int* corr, int batch, int nb, float* y, int yStride)
@@ -279,5 +301,55 @@ internal static unsafe class TileQ6_KRepacked
         if (TC.N > 5) c5.Store(y + 5L * yStride);
         if (TC.N > 6) c6.Store(y + 6L * yStride);
         if (TC.N > 7) c7.Store(y + 7L * yStride);
+    }
+
+    /// <summary>
+    /// One activation row (decode) × one row group: the sums of <see cref="Tile{TC}"/>, with the scales of each super-block
+    /// decoded in registers as the group streams by (<see cref="ScalePair"/>), and four integer accumulators (sub-block j
+    /// into j mod 4) for short dependency chains. Output: the 8 rows' values at <paramref name="y"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void One(byte* q, byte* scales, ushort* dh, byte* a, int* corr, int nb, float* y)
+    {
+        var m = Vector256.Create((byte)0x3F);
+        var split = SplitControl();
+        var shift = PairShift();
+        var fromA = Vector256.Create(0x4080000000000000ul).AsByte();
+        var fromB = Vector256.Create(0x0000408000000000ul).AsByte();
+        var fromC = Vector256.Create(0x0000000040800000ul).AsByte();
+        var c = Vector256<float>.Zero;
+        byte* blk = a;
+        for (int i = 0; i < nb; i++, q += Q6_KRepacked.QuantBytes, scales += Q6_KRepacked.ScaleBytes, dh += 8, blk += ActBlockBytes, corr += 16)
+        {
+            byte* pf = q + PrefetchBytes;
+            for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int j = 0; j < 16; j += 4)
+            {
+                var v = Vector256.LoadAligned(scales + 8 * j);
+                byte* qj = q + j * 96;
+                byte* aj = blk + 4 + 16 * j;
+                s0 = OneSub(s0, qj, aj, corr[j], ScalePair(v, 0, shift), m, fromA, fromB, fromC, split);
+                s1 = OneSub(s1, qj + 96, aj + 16, corr[j + 1], ScalePair(v, 1, shift), m, fromA, fromB, fromC, split);
+                s2 = OneSub(s2, qj + 192, aj + 32, corr[j + 2], ScalePair(v, 2, shift), m, fromA, fromB, fromC, split);
+                s3 = OneSub(s3, qj + 288, aj + 48, corr[j + 3], ScalePair(v, 3, shift), m, fromA, fromB, fromC, split);
+            }
+            var d = Fp16.ToFloat8(Vector128.Load(dh));
+            c = Fma.MultiplyAdd(Avx.ConvertToVector256Single((s0 + s1) + (s2 + s3)) * d, Vector256.Create(*(float*)blk), c);
+        }
+        c.Store(y);
+    }
+
+    /// <summary>One sub-block of <see cref="One"/>: its three vectors at <paramref name="qj"/> unpacked into four slices, then <see cref="Sub"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> OneSub(Vector256<int> s, byte* qj, byte* aj, int c, Vector256<short> sc, Vector256<byte> m,
+        Vector256<byte> fromA, Vector256<byte> fromB, Vector256<byte> fromC, Vector256<byte> split)
+    {
+        var va = Vector256.LoadAligned(qj);
+        var vb = Vector256.LoadAligned(qj + 32);
+        var vc = Vector256.LoadAligned(qj + 64);
+        var w3 = Gfni.V256.GaloisFieldAffineTransform(va, fromA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, fromB, 0)
+            | Gfni.V256.GaloisFieldAffineTransform(vc, fromC, 0);
+        return Sub(s, va & m, vb & m, vc & m, w3, aj, c, sc, split);
     }
 }
