@@ -76,6 +76,7 @@ internal sealed unsafe class Q4_KRepacked : IDisposable
     /// Copies <paramref name="rows"/> Q4_K rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
     /// apart from <paramref name="data"/>) into the group layout. The source is only read.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Q4_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
     {
         if (data == null) throw new ArgumentNullException(nameof(data));

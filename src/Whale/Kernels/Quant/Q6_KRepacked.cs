@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Whale.Kernels.Quant;
 
@@ -83,6 +84,7 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
     /// Copies <paramref name="rows"/> Q6_K rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
     /// apart from <paramref name="data"/>) into the group layout. The source is only read.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Q6_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
     {
         if (data == null) throw new ArgumentNullException(nameof(data));
@@ -121,15 +123,13 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
                     }
                     for (int j = 0; j < 16; j++)
                     {
-                        byte* v = q + 16 * j;
-                        byte* o = dq + j * 96 + r * 4;
-                        for (int t = 0; t < 4; t++)
-                        {
-                            int q3 = v[12 + t];
-                            o[t] = (byte)(v[t] | (q3 & 3) << 6);
-                            o[32 + t] = (byte)(v[4 + t] | ((q3 >> 2) & 3) << 6);
-                            o[64 + t] = (byte)(v[8 + t] | (q3 >> 4) << 6);
-                        }
+                        // four quants (6 bits each) per uint: the top two bits of each byte take the fourth slice's bits
+                        var v = (uint*)(q + 16 * j);
+                        var o = (uint*)(dq + j * 96 + r * 4);
+                        uint q3 = v[3];
+                        o[0] = v[0] | (q3 & 0x03030303u) << 6;
+                        o[8] = v[1] | ((q3 >> 2) & 0x03030303u) << 6;
+                        o[16] = v[2] | ((q3 >> 4) & 0x03030303u) << 6;
                     }
                 }
             }
@@ -140,19 +140,23 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
         return m;
     }
 
-    /// <summary>The 256 quants (0..63) of a ggml Q6_K block in value order.</summary>
+    /// <summary>The 256 quants (0..63) of a ggml Q6_K block in value order (32 at a time; 16-bit shifts, masked per byte).</summary>
     private static void Unpack(BlockQ6_K* x, byte* q)
     {
         byte* ql = x->Ql;
         byte* qh = x->Qh;
+        var m4 = Vector256.Create((byte)0x0F);
+        var m30 = Vector256.Create((byte)0x30);
         for (int half = 0; half < 2; half++, ql += 64, qh += 32, q += 128)
-            for (int l = 0; l < 32; l++)
-            {
-                q[l] = (byte)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-                q[l + 32] = (byte)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-                q[l + 64] = (byte)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-                q[l + 96] = (byte)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-            }
+        {
+            var l0 = Vector256.Load(ql);
+            var l1 = Vector256.Load(ql + 32);
+            var h = Vector256.Load(qh).AsUInt16();
+            ((l0 & m4) | (Vector256.ShiftLeft(h, 4).AsByte() & m30)).Store(q);
+            ((l1 & m4) | (Vector256.ShiftLeft(h, 2).AsByte() & m30)).Store(q + 32);
+            ((Vector256.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & m4) | (h.AsByte() & m30)).Store(q + 64);
+            ((Vector256.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & m4) | (Vector256.ShiftRightLogical(h, 2).AsByte() & m30)).Store(q + 96);
+        }
     }
 
     /// <summary>Writes row <paramref name="row"/> back as ggml Q6_K blocks (Blocks × 210 bytes), exactly the source row.</summary>
