@@ -40,6 +40,9 @@ internal static unsafe class TileQ4_KRepacked
     /// <summary>Dwords of decoded metadata per super-block: 8 × 8 scale pairs (sc, 256·sc), 4 × 8 min pairs, 8 f32 d, 8 f32 −dmin.</summary>
     private const int DecodedFloats = 112;
 
+    /// <summary>Bytes of Q5_K's fifth bits per super-block of a group (8 sub-blocks × 32).</summary>
+    private const int FifthBitBytes = 256;
+
     /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
     private const int ActBlockBytes = 292;
 
@@ -57,8 +60,20 @@ internal static unsafe class TileQ4_KRepacked
     {
         ArgumentNullException.ThrowIfNull(w);
         if (r0 >= r1 || batch <= 0) return;
+        Run<Q4Bits>(w.Base, w.GroupBytes, 0, (long)w.Blocks * Q4_KRepacked.QuantBytes, w.Blocks, r0, r1, a, aRowBytes, batch, y, yStride);
+    }
+
+    /// <summary>
+    /// The product over groups of <paramref name="groupBytes"/> from <paramref name="base"/>, each with its quants first
+    /// (1024 bytes per super-block), its fifth bits at <paramref name="hbOffset"/> (Q5_K, 256 bytes per super-block) and
+    /// its metadata at <paramref name="metaOffset"/> (128 bytes per super-block); see <see cref="MatMul"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Run<TB>(byte* @base, long groupBytes, long hbOffset, long metaOffset, int nb, int r0, int r1,
+        byte* a, long aRowBytes, int batch, float* y, int yStride)
+        where TB : struct, IKBits
+    {
         const int G = Q4_KRepacked.GroupRows;
-        int nb = w.Blocks;
         long fit = ChunkBytes / ((long)nb * (ActBlockBytes + 16));
         int chunk = batch <= fit ? batch : (int)Math.Max(ColTile, fit / ColTile * ColTile);
         long sBytes = (long)chunk * nb * 16, decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
@@ -79,15 +94,16 @@ internal static unsafe class TileQ4_KRepacked
                 bool whole = gr >= r0 && gr + G <= r1;
                 float* o = whole ? yc + gr : tile;
                 int oStride = whole ? yStride : G;
+                byte* q = @base + g * groupBytes;
                 if (cn == 1)
                 {
                     // decode: the metadata decoded in registers as the group streams by (no separate pass)
-                    One(w.Quants(g), w.Meta(g), ac, sums, nb, o);
+                    One<TB>(q, q + hbOffset, q + metaOffset, ac, sums, nb, o);
                 }
                 else
                 {
-                    Decode(w.Meta(g), nb, dec);
-                    Cols(w.Quants(g), dec, ac, aRowBytes, sums, cn, nb, o, oStride);
+                    Decode(q + metaOffset, nb, dec);
+                    Cols<TB>(q, q + hbOffset, dec, ac, aRowBytes, sums, cn, nb, o, oStride);
                 }
                 if (whole) continue;
                 int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
@@ -97,6 +113,44 @@ internal static unsafe class TileQ4_KRepacked
             }
         }
     }
+
+    /// <summary>Compile-time switch of the shared kernels: quants of 4 bits (Q4_K) or with a fifth bit stored apart (Q5_K).</summary>
+    internal interface IKBits
+    {
+        static abstract bool HasFifthBit { get; }
+    }
+
+    /// <summary>Q4_K: the nibbles only.</summary>
+    internal struct Q4Bits : IKBits
+    {
+        public static bool HasFifthBit => false;
+    }
+
+    /// <summary>Q5_K: the nibbles and, per sub-block, a 32-byte vector whose bit k of byte r·4+t is bit 4 of slice k's value t of row r.</summary>
+    internal struct Q5Bits : IKBits
+    {
+        public static bool HasFifthBit => true;
+    }
+
+    /// <summary>
+    /// Slice k of a sub-block for 8 rows as unsigned quants: the low (or high) nibbles of the vector at qp + 32k and, for
+    /// Q5_K, bit k of each byte of the sub-block's fifth-bit vector <paramref name="h"/> moved to bit 4 (a GFNI affine
+    /// transform).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Slice<TB>(byte* qp, int k, bool high, Vector256<byte> h, Vector256<byte> lo)
+        where TB : struct, IKBits
+    {
+        var v = Vector256.LoadAligned(qp + 32 * k);
+        var w = high ? High(v, lo) : v & lo;
+        if (TB.HasFifthBit) w |= Gfni.V256.GaloisFieldAffineTransform(h, Vector256.Create((1ul << k) << 24).AsByte(), 0);
+        return w;
+    }
+
+    /// <summary>The fifth-bit vector of sub-block <paramref name="j"/> of the super-block at <paramref name="hb"/> (Q5_K), else zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBits<TB>(byte* hb, int j) where TB : struct, IKBits
+        => TB.HasFifthBit ? Vector256.LoadAligned(hb + 32 * j) : default;
 
     /// <summary>
     /// Per activation row and super-block the 8 sub-block sums from the bsums, (short)(bsums[2j] + bsums[2j+1]) as
@@ -173,23 +227,24 @@ internal static unsafe class TileQ4_KRepacked
     }
 
     /// <summary>One row group (8 weight rows) against every activation row of the chunk, <see cref="ColTile"/> at a time.</summary>
-    private static void Cols(byte* q, float* dec, byte* a, long arb, int* sums, int batch, int nb, float* y, int yStride)
+    private static void Cols<TB>(byte* q, byte* hb, float* dec, byte* a, long arb, int* sums, int batch, int nb, float* y, int yStride)
+        where TB : struct, IKBits
     {
         int b = 0;
         for (; b + ColTile <= batch; b += ColTile)
-            Tile<TileCount.Eight>(q, dec, a + b * arb, arb, sums + b * nb * 4, nb, y + (long)b * yStride, yStride);
+            Tile<TileCount.Eight, TB>(q, hb, dec, a + b * arb, arb, sums + b * nb * 4, nb, y + (long)b * yStride, yStride);
         byte* ab = a + b * arb;
         int* sb = sums + b * nb * 4;
         float* o = y + (long)b * yStride;
         switch (batch - b)
         {
-            case 7: Tile<TileCount.Seven>(q, dec, ab, arb, sb, nb, o, yStride); break;
-            case 6: Tile<TileCount.Six>(q, dec, ab, arb, sb, nb, o, yStride); break;
-            case 5: Tile<TileCount.Five>(q, dec, ab, arb, sb, nb, o, yStride); break;
-            case 4: Tile<TileCount.Four>(q, dec, ab, arb, sb, nb, o, yStride); break;
-            case 3: Tile<TileCount.Three>(q, dec, ab, arb, sb, nb, o, yStride); break;
-            case 2: Tile<TileCount.Two>(q, dec, ab, arb, sb, nb, o, yStride); break;
-            case 1: Tile<TileCount.One>(q, dec, ab, arb, sb, nb, o, yStride); break;
+            case 7: Tile<TileCount.Seven, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 6: Tile<TileCount.Six, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 5: Tile<TileCount.Five, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 4: Tile<TileCount.Four, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 3: Tile<TileCount.Three, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 2: Tile<TileCount.Two, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 1: Tile<TileCount.One, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
         }
     }
 
@@ -235,25 +290,29 @@ internal static unsafe class TileQ4_KRepacked
     private static Vector256<byte> High(Vector256<byte> v, Vector256<byte> lo) => Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & lo;
 
     /// <summary>
-    /// 8 weight rows (one group: super-block i's quants at q + 1024·i, its decoded metadata at dec + 112·i) × TC.N
+    /// 8 weight rows (one group: super-block i's quants at q + 1024·i, Q5_K's fifth bits at hb + 256·i, its decoded
+    /// metadata at dec + 112·i) × TC.N
     /// activation rows (1..8, <paramref name="arb"/> bytes apart from <paramref name="a"/>; their pair sums nb · 4 ints
     /// apart from <paramref name="sums"/>); output b's 8 values stored at y + b·yStride. With one or two activation rows
     /// the low- and high-nibble sub-blocks go to two integer accumulators (shorter dependency chains), added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TC>(byte* q, float* dec, byte* a, long arb, int* sums, int nb, float* y, int yStride)
+    private static void Tile<TC, TB>(byte* q, byte* hb, float* dec, byte* a, long arb, int* sums, int nb, float* y, int yStride)
         where TC : struct, TileCount.ICount
+        where TB : struct, IKBits
     {
         var lo = Vector256.Create((byte)0x0F);
         var split = SplitControl();
         long ss = nb * 4;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         byte* blk = a;
-        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, dec += DecodedFloats, blk += ActBlockBytes)
+        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, dec += DecodedFloats, blk += ActBlockBytes)
         {
             // the group's quants are one sequential stream: ask for a super-block's 16 lines 16 KB ahead into L2
             byte* pf = q + PrefetchBytes;
             for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            if (TB.HasFifthBit)
+                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + PrefetchBytes / 4 + l);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
             Vector256<int> u0 = default, u1 = default;
             for (int p = 0; p < 4; p++)
@@ -261,10 +320,11 @@ internal static unsafe class TileQ4_KRepacked
                 byte* qp = q + p * 256;
                 byte* ap = blk + 4 + 64 * p;
                 var sc = Vector256.Load((short*)(dec + 16 * p));
-                var w0 = Vector256.LoadAligned(qp) & lo; var w1 = Vector256.LoadAligned(qp + 32) & lo;
-                var w2 = Vector256.LoadAligned(qp + 64) & lo; var w3 = Vector256.LoadAligned(qp + 96) & lo;
-                var w4 = Vector256.LoadAligned(qp + 128) & lo; var w5 = Vector256.LoadAligned(qp + 160) & lo;
-                var w6 = Vector256.LoadAligned(qp + 192) & lo; var w7 = Vector256.LoadAligned(qp + 224) & lo;
+                var h = FifthBits<TB>(hb, 2 * p);
+                var w0 = Slice<TB>(qp, 0, false, h, lo); var w1 = Slice<TB>(qp, 1, false, h, lo);
+                var w2 = Slice<TB>(qp, 2, false, h, lo); var w3 = Slice<TB>(qp, 3, false, h, lo);
+                var w4 = Slice<TB>(qp, 4, false, h, lo); var w5 = Slice<TB>(qp, 5, false, h, lo);
+                var w6 = Slice<TB>(qp, 6, false, h, lo); var w7 = Slice<TB>(qp, 7, false, h, lo);
                 s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
                 if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
                 if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, sc, split);
@@ -275,10 +335,11 @@ internal static unsafe class TileQ4_KRepacked
                 if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, sc, split);
                 sc = Vector256.Load((short*)(dec + 16 * p + 8));
                 ap += 32;
-                w0 = High(Vector256.LoadAligned(qp), lo); w1 = High(Vector256.LoadAligned(qp + 32), lo);
-                w2 = High(Vector256.LoadAligned(qp + 64), lo); w3 = High(Vector256.LoadAligned(qp + 96), lo);
-                w4 = High(Vector256.LoadAligned(qp + 128), lo); w5 = High(Vector256.LoadAligned(qp + 160), lo);
-                w6 = High(Vector256.LoadAligned(qp + 192), lo); w7 = High(Vector256.LoadAligned(qp + 224), lo);
+                h = FifthBits<TB>(hb, 2 * p + 1);
+                w0 = Slice<TB>(qp, 0, true, h, lo); w1 = Slice<TB>(qp, 1, true, h, lo);
+                w2 = Slice<TB>(qp, 2, true, h, lo); w3 = Slice<TB>(qp, 3, true, h, lo);
+                w4 = Slice<TB>(qp, 4, true, h, lo); w5 = Slice<TB>(qp, 5, true, h, lo);
+                w6 = Slice<TB>(qp, 6, true, h, lo); w7 = Slice<TB>(qp, 7, true, h, lo);
                 if (TC.N <= 2)
                 {
                     u0 = Sub(u0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
@@ -320,12 +381,13 @@ internal static unsafe class TileQ4_KRepacked
     }
 
     /// <summary>
-    /// One activation row (decode) × one row group: the sums of <see cref="Tile{TC}"/>, with each super-block's scales,
+    /// One activation row (decode) × one row group: the sums of <see cref="Tile{TC, TB}"/>, with each super-block's scales,
     /// mins, d and dmin decoded in registers as the group streams by, and four integer accumulators (sub-block j into
     /// j mod 4) for short dependency chains. Output: the 8 rows' values at <paramref name="y"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void One(byte* q, byte* meta, byte* a, int* sums, int nb, float* y)
+    private static void One<TB>(byte* q, byte* hb, byte* meta, byte* a, int* sums, int nb, float* y)
+        where TB : struct, IKBits
     {
         var lo = Vector256.Create((byte)0x0F);
         var split = SplitControl();
@@ -334,24 +396,26 @@ internal static unsafe class TileQ4_KRepacked
         var k3 = Vector256.Create(0x30303030u);
         var c = Vector256<float>.Zero;
         byte* blk = a;
-        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, meta += Q4_KRepacked.MetaBytes, blk += ActBlockBytes, sums += 4)
+        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, meta += Q4_KRepacked.MetaBytes, blk += ActBlockBytes, sums += 4)
         {
             byte* pf = q + PrefetchBytes;
             for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            if (TB.HasFifthBit)
+                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + PrefetchBytes / 4 + l);
             var u0 = Vector256.LoadAligned((uint*)meta);
             var u1 = Vector256.LoadAligned((uint*)(meta + 32));
             var u2 = Vector256.LoadAligned((uint*)(meta + 64));
             var sLo = (u0 & k1).AsByte();
             var sHi = ((u2 & k2) | (Vector256.ShiftRightLogical(u0, 2) & k3)).AsByte();
             byte* aq = blk + 4;
-            var s0 = OneSub(Vector256<int>.Zero, q, false, aq, Avx2.Shuffle(sLo, ScalePair(0)).AsInt16(), lo, split);
-            var s1 = OneSub(Vector256<int>.Zero, q, true, aq + 32, Avx2.Shuffle(sLo, ScalePair(1)).AsInt16(), lo, split);
-            var s2 = OneSub(Vector256<int>.Zero, q + 256, false, aq + 64, Avx2.Shuffle(sLo, ScalePair(2)).AsInt16(), lo, split);
-            var s3 = OneSub(Vector256<int>.Zero, q + 256, true, aq + 96, Avx2.Shuffle(sLo, ScalePair(3)).AsInt16(), lo, split);
-            s0 = OneSub(s0, q + 512, false, aq + 128, Avx2.Shuffle(sHi, ScalePair(0)).AsInt16(), lo, split);
-            s1 = OneSub(s1, q + 512, true, aq + 160, Avx2.Shuffle(sHi, ScalePair(1)).AsInt16(), lo, split);
-            s2 = OneSub(s2, q + 768, false, aq + 192, Avx2.Shuffle(sHi, ScalePair(2)).AsInt16(), lo, split);
-            s3 = OneSub(s3, q + 768, true, aq + 224, Avx2.Shuffle(sHi, ScalePair(3)).AsInt16(), lo, split);
+            var s0 = OneSub<TB>(Vector256<int>.Zero, q, false, FifthBits<TB>(hb, 0), aq, Avx2.Shuffle(sLo, ScalePair(0)).AsInt16(), lo, split);
+            var s1 = OneSub<TB>(Vector256<int>.Zero, q, true, FifthBits<TB>(hb, 1), aq + 32, Avx2.Shuffle(sLo, ScalePair(1)).AsInt16(), lo, split);
+            var s2 = OneSub<TB>(Vector256<int>.Zero, q + 256, false, FifthBits<TB>(hb, 2), aq + 64, Avx2.Shuffle(sLo, ScalePair(2)).AsInt16(), lo, split);
+            var s3 = OneSub<TB>(Vector256<int>.Zero, q + 256, true, FifthBits<TB>(hb, 3), aq + 96, Avx2.Shuffle(sLo, ScalePair(3)).AsInt16(), lo, split);
+            s0 = OneSub<TB>(s0, q + 512, false, FifthBits<TB>(hb, 4), aq + 128, Avx2.Shuffle(sHi, ScalePair(0)).AsInt16(), lo, split);
+            s1 = OneSub<TB>(s1, q + 512, true, FifthBits<TB>(hb, 5), aq + 160, Avx2.Shuffle(sHi, ScalePair(1)).AsInt16(), lo, split);
+            s2 = OneSub<TB>(s2, q + 768, false, FifthBits<TB>(hb, 6), aq + 192, Avx2.Shuffle(sHi, ScalePair(2)).AsInt16(), lo, split);
+            s3 = OneSub<TB>(s3, q + 768, true, FifthBits<TB>(hb, 7), aq + 224, Avx2.Shuffle(sHi, ScalePair(3)).AsInt16(), lo, split);
             var mLo = (u1 & k1).AsByte();
             var mHi = ((Vector256.ShiftRightLogical(u2, 4) & k2) | (Vector256.ShiftRightLogical(u1, 2) & k3)).AsByte();
             var imin = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Shuffle(mLo, PairOfDword(0)).AsInt16(), Vector256.Create(sums[0]).AsInt16());
@@ -365,16 +429,10 @@ internal static unsafe class TileQ4_KRepacked
         c.Store(y);
     }
 
-    /// <summary>One sub-block of <see cref="One"/>: the low (or high) nibbles of the pair's 8 vectors at <paramref name="qp"/>, then <see cref="Sub"/>.</summary>
+    /// <summary>One sub-block of <see cref="One{TB}"/>: the 8 slices of the pair at <paramref name="qp"/> (low or high nibbles, Q5_K's fifth bits from <paramref name="h"/>), then <see cref="Sub"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> OneSub(Vector256<int> s, byte* qp, bool high, byte* aq, Vector256<short> sc, Vector256<byte> lo, Vector256<byte> split)
-    {
-        if (high)
-            return Sub(s, High(Vector256.LoadAligned(qp), lo), High(Vector256.LoadAligned(qp + 32), lo), High(Vector256.LoadAligned(qp + 64), lo),
-                High(Vector256.LoadAligned(qp + 96), lo), High(Vector256.LoadAligned(qp + 128), lo), High(Vector256.LoadAligned(qp + 160), lo),
-                High(Vector256.LoadAligned(qp + 192), lo), High(Vector256.LoadAligned(qp + 224), lo), aq, sc, split);
-        return Sub(s, Vector256.LoadAligned(qp) & lo, Vector256.LoadAligned(qp + 32) & lo, Vector256.LoadAligned(qp + 64) & lo,
-            Vector256.LoadAligned(qp + 96) & lo, Vector256.LoadAligned(qp + 128) & lo, Vector256.LoadAligned(qp + 160) & lo,
-            Vector256.LoadAligned(qp + 192) & lo, Vector256.LoadAligned(qp + 224) & lo, aq, sc, split);
-    }
+    private static Vector256<int> OneSub<TB>(Vector256<int> s, byte* qp, bool high, Vector256<byte> h, byte* aq, Vector256<short> sc, Vector256<byte> lo, Vector256<byte> split)
+        where TB : struct, IKBits
+        => Sub(s, Slice<TB>(qp, 0, high, h, lo), Slice<TB>(qp, 1, high, h, lo), Slice<TB>(qp, 2, high, h, lo), Slice<TB>(qp, 3, high, h, lo),
+            Slice<TB>(qp, 4, high, h, lo), Slice<TB>(qp, 5, high, h, lo), Slice<TB>(qp, 6, high, h, lo), Slice<TB>(qp, 7, high, h, lo), aq, sc, split);
 }
