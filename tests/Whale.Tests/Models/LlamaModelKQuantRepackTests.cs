@@ -10,16 +10,16 @@ using Whale.Tests.TestData;
 namespace Whale.Tests.Models;
 
 /// <summary>
-/// Q4_K_M files (Q4_K and Q6_K matrices) with their weights repacked at load (<see cref="TileQ4_KRepacked"/>,
-/// <see cref="TileQ6_KRepacked"/>, row-lane order): logits within float rounding of the same file read in place,
-/// every K-quant matrix but the looked-up embedding table repacked, batch-independent paged steps, and the copies freed
-/// with the model.
+/// Q4_K_M files (Q4_K and Q6_K matrices) and Q5_K files with their weights repacked at load (<see cref="TileQ4_KRepacked"/>,
+/// <see cref="TileQ5_KRepacked"/>, <see cref="TileQ6_KRepacked"/>, row-lane order): logits within float rounding of the
+/// same file read in place and of llama.cpp, every K-quant matrix but the looked-up embedding table repacked,
+/// batch-independent paged steps, and the copies freed with the model.
 /// </summary>
 public class LlamaModelKQuantRepackTests
 {
     private const string Prompt = "<｜User｜>Why is the sky blue? Explain like I am five, then give the physics: Rayleigh scattering, 1/λ⁴.<｜Assistant｜><think>\n";
 
-    private static bool Supported => TileQ4_KRepacked.IsSupported && TileQ6_KRepacked.IsSupported;
+    private static bool Supported => TileQ4_KRepacked.IsSupported && TileQ5_KRepacked.IsSupported && TileQ6_KRepacked.IsSupported;
 
     /// <summary>All logits of a 21-token prompt (tiles), then of 6 single-token steps (batch 1).</summary>
     private static float[] Run(LlamaModel model, int[] prompt, int steps)
@@ -42,18 +42,19 @@ public class LlamaModelKQuantRepackTests
     }
 
     [Theory]
-    [InlineData("qwen2", "tiny")]
-    [InlineData("llama", "small")]
-    public void RepackedQ4_K_MLogitsMatchInPlaceLogits(string arch, string preset)
+    [InlineData("qwen2", "tiny", GgmlType.Q4_K, true)]
+    [InlineData("llama", "small", GgmlType.Q4_K, true)]
+    [InlineData("qwen2", "tiny", GgmlType.Q5_K, false)]
+    public void RepackedLogitsMatchInPlaceLogits(string arch, string preset, GgmlType type, bool mixed)
     {
-        string path = SyntheticModels.Get(arch, GgmlType.Q4_K, preset, mixed: true);
+        string path = SyntheticModels.Get(arch, type, preset, mixed);
         using var file = GgufFile.Open(path);
         using var pool = new WorkerPool(2);
         using var packed = new LlamaModel(file, pool, maxBatch: 32, repackWeights: true);
         using var inPlace = new LlamaModel(file, pool, maxBatch: 32, repackWeights: false);
         var matrices = packed.Matrices().ToList();
-        Assert.Contains(matrices, m => m.Type == GgmlType.Q6_K);
-        Assert.Contains(matrices, m => m.Type == GgmlType.Q4_K);
+        Assert.Contains(matrices, m => m.Type == type);
+        if (mixed) Assert.Contains(matrices, m => m.Type == GgmlType.Q6_K);
         // every matrix but the embedding table (looked up only; these files have their own output matrix)
         Assert.False(matrices[0].IsRepacked);
         Assert.All(matrices.Skip(1), m => Assert.Equal(Supported, m.IsRepacked));
@@ -110,14 +111,17 @@ public class LlamaModelKQuantRepackTests
 
     /// <summary>
     /// A Q4_K_M file repacked (both types in Whale's row-lane order) against llama.cpp, which repacks both types into
-    /// its own interleaved kernels: the last logits within the 2e-2 of the other repacked types' parity tests.
+    /// its own interleaved kernels, and a Q5_K file (which llama.cpp reads in place, AVX2 order): the last logits within
+    /// the 2e-2 of the other repacked types' parity tests.
     /// </summary>
     [Theory]
-    [InlineData("qwen2")]
-    [InlineData("llama")]
-    public void RepackedQ4_K_MMatchesLlamaCpp(string arch)
+    [InlineData("qwen2", GgmlType.Q4_K, true)]
+    [InlineData("llama", GgmlType.Q4_K, true)]
+    [InlineData("qwen2", GgmlType.Q5_K, false)]
+    [InlineData("llama", GgmlType.Q5_K, false)]
+    public void RepackedMatchesLlamaCpp(string arch, GgmlType type, bool mixed)
     {
-        string path = SyntheticModels.Get(arch, GgmlType.Q4_K, mixed: true);
+        string path = SyntheticModels.Get(arch, type, mixed: mixed);
         using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = 64, RepackWeights = true });
         var tokens = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
         tokens = [.. tokens, .. tokens, .. tokens];
@@ -125,7 +129,7 @@ public class LlamaModelKQuantRepackTests
         var ours = gen.Evaluate(tokens);
         using var cpp = new LlamaCppReference(path, contextSize: 512, batchSize: 64);
         double rel = Parity.MaxRelativeDiff(ours, cpp.Evaluate(tokens));
-        Assert.True(rel <= 2e-2, $"{arch} Q4_K_M repacked: max|diff|/max|logit| = {rel:E2}");
+        Assert.True(rel <= 2e-2, $"{arch} {type}{(mixed ? "_M" : "")} repacked: max|diff|/max|logit| = {rel:E2}");
     }
 
     [Fact]

@@ -184,6 +184,36 @@ internal static unsafe class ReferenceDot
         return acc;
     }
 
+    /// <summary>
+    /// The row-lane order of the repacked Q5_K kernels (<see cref="TileQ5_KRepacked"/>): that of
+    /// <see cref="Q4_KQ8_KRowLane"/> with the 5-bit quants.
+    /// </summary>
+    public static float Q5_KQ8_KRowLane(BlockQ5_K* x, BlockQ8_K* y, int n)
+    {
+        float acc = 0;
+        for (int i = 0; i < n / 256; i++, x++, y++)
+        {
+            int sum = 0, imin = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
+                int isum = 0;
+                for (int l = 0; l < 32; l++)
+                {
+                    byte b = x->Qs[32 * (j / 2) + l];
+                    int q = (j % 2 == 0 ? b & 0xF : b >> 4) | (((x->Qh[l] >> j) & 1) << 4);
+                    isum += q * y->Qs[32 * j + l];
+                }
+                sum += sc * isum;
+                imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
+            }
+            float f = sum * Fp16.ToFloat(x->D);
+            f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(x->DMin), f);
+            acc = MathF.FusedMultiplyAdd(f, y->D, acc);
+        }
+        return acc;
+    }
+
     public static float Q5_KQ8_K(BlockQ5_K* x, BlockQ8_K* y, int n)
     {
         byte* q = stackalloc byte[256];

@@ -5,24 +5,47 @@ using Whale.Kernels.Quant;
 namespace Whale.Tests.Kernels.Quant;
 
 /// <summary>
-/// K-quant weights repacked at load (<see cref="Q4_KRepacked"/>, <see cref="Q6_KRepacked"/>;
-/// <see cref="WeightMatrix.Repack"/>, products by <see cref="TileQ4_KRepacked"/> / <see cref="TileQ6_KRepacked"/>)
-/// against their scalar order (<see cref="ReferenceDot.Q4_KQ8_KRowLane"/>, <see cref="ReferenceDot.Q6_KQ8_KRowLane"/>)
+/// K-quant weights repacked at load (<see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/>, <see cref="Q6_KRepacked"/>;
+/// <see cref="WeightMatrix.Repack"/>, products by <see cref="TileQ4_KRepacked"/> / <see cref="TileQ5_KRepacked"/> /
+/// <see cref="TileQ6_KRepacked"/>) against their scalar order (<see cref="ReferenceDot.Q4_KQ8_KRowLane"/>,
+/// <see cref="ReferenceDot.Q5_KQ8_KRowLane"/>, <see cref="ReferenceDot.Q6_KQ8_KRowLane"/>)
 /// bit for bit, and against the rows read in place (llama.cpp's order, <see cref="VecDot"/>) within float rounding:
 /// row counts with and without a partial last group, every batch shape of the tiles, a batch wider than one chunk,
 /// row ranges cutting groups, thread splits, row lookups, disposal, and a source that is never read again.
 /// </summary>
 public unsafe class KQuantRepackedTests
 {
-    private static bool Supported(GgmlType t) => t == GgmlType.Q4_K ? TileQ4_KRepacked.IsSupported : TileQ6_KRepacked.IsSupported;
+    private static bool Supported(GgmlType t) => t switch
+    {
+        GgmlType.Q4_K => TileQ4_KRepacked.IsSupported,
+        GgmlType.Q5_K => TileQ5_KRepacked.IsSupported,
+        _ => TileQ6_KRepacked.IsSupported,
+    };
 
-    private static float RowLane(GgmlType t, byte* w, byte* a, int n) => t == GgmlType.Q4_K
-        ? ReferenceDot.Q4_KQ8_KRowLane((BlockQ4_K*)w, (BlockQ8_K*)a, n)
-        : ReferenceDot.Q6_KQ8_KRowLane((BlockQ6_K*)w, (BlockQ8_K*)a, n);
+    private static float RowLane(GgmlType t, byte* w, byte* a, int n) => t switch
+    {
+        GgmlType.Q4_K => ReferenceDot.Q4_KQ8_KRowLane((BlockQ4_K*)w, (BlockQ8_K*)a, n),
+        GgmlType.Q5_K => ReferenceDot.Q5_KQ8_KRowLane((BlockQ5_K*)w, (BlockQ8_K*)a, n),
+        _ => ReferenceDot.Q6_KQ8_KRowLane((BlockQ6_K*)w, (BlockQ8_K*)a, n),
+    };
 
-    private static float Ggml(GgmlType t, byte* w, byte* a, int n) => t == GgmlType.Q4_K
-        ? VecDot.Q4_KQ8_K((BlockQ4_K*)w, (BlockQ8_K*)a, n)
-        : VecDot.Q6_KQ8_K((BlockQ6_K*)w, (BlockQ8_K*)a, n);
+    private static float Ggml(GgmlType t, byte* w, byte* a, int n) => t switch
+    {
+        GgmlType.Q4_K => VecDot.Q4_KQ8_K((BlockQ4_K*)w, (BlockQ8_K*)a, n),
+        GgmlType.Q5_K => VecDot.Q5_KQ8_K((BlockQ5_K*)w, (BlockQ8_K*)a, n),
+        _ => VecDot.Q6_KQ8_K((BlockQ6_K*)w, (BlockQ8_K*)a, n),
+    };
+
+    /// <summary>Quant j·32 + l (0..31) of a Q4_K or Q5_K block and its 6-bit scale/min (j = sub-block).</summary>
+    private static int KQuant(GgmlType t, byte* x, int j, int l, out int sc, out int m)
+    {
+        byte* scales = x + 4;
+        Quantizer.ScaleMinK4(j, scales, out sc, out m);
+        byte* qs = x + (t == GgmlType.Q5_K ? 48 : 16);
+        byte b = qs[32 * (j / 2) + l];
+        int q = j % 2 == 0 ? b & 0xF : b >> 4;
+        return t == GgmlType.Q5_K ? q | (((x[16 + l] >> j) & 1) << 4) : q;
+    }
 
     /// <summary>
     /// Σ over super-blocks of |a.d| · (Σ_j |d·sc_j| · Σ |q·a| + |dmin| · Σ_j |m_j · s_j|): the scale of the rounding
@@ -32,23 +55,20 @@ public unsafe class KQuantRepackedTests
     {
         double s = 0;
         var y = (BlockQ8_K*)a;
-        if (t == GgmlType.Q4_K)
+        if (t is GgmlType.Q4_K or GgmlType.Q5_K)
         {
-            var x = (BlockQ4_K*)w;
-            for (int i = 0; i < n / 256; i++, x++, y++)
+            int bb = GgmlTypeTraits.BlockBytes(t);
+            byte* x = w;
+            for (int i = 0; i < n / 256; i++, x += bb, y++)
             {
                 double blk = 0;
                 for (int j = 0; j < 8; j++)
                 {
-                    Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
                     long p = 0;
-                    for (int l = 0; l < 32; l++)
-                    {
-                        byte b = x->Qs[32 * (j / 2) + l];
-                        p += Math.Abs((j % 2 == 0 ? b & 0xF : b >> 4) * y->Qs[32 * j + l]);
-                    }
-                    blk += p * Math.Abs((double)Fp16.ToFloat(x->D) * sc);
-                    blk += Math.Abs((double)Fp16.ToFloat(x->DMin) * m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]));
+                    int sc = 0, m = 0;
+                    for (int l = 0; l < 32; l++) p += Math.Abs(KQuant(t, x, j, l, out sc, out m) * y->Qs[32 * j + l]);
+                    blk += p * Math.Abs((double)Fp16.ToFloat(*(ushort*)x) * sc);
+                    blk += Math.Abs((double)Fp16.ToFloat(*(ushort*)(x + 2)) * m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]));
                 }
                 s += blk * Math.Abs((double)y->D);
             }
@@ -111,6 +131,10 @@ public unsafe class KQuantRepackedTests
     [InlineData(GgmlType.Q4_K, 512, 12)]
     [InlineData(GgmlType.Q4_K, 1536, 10)]
     [InlineData(GgmlType.Q4_K, 4096, 4)]
+    [InlineData(GgmlType.Q5_K, 256, 20)]
+    [InlineData(GgmlType.Q5_K, 512, 12)]
+    [InlineData(GgmlType.Q5_K, 1536, 10)]
+    [InlineData(GgmlType.Q5_K, 4096, 4)]
     [InlineData(GgmlType.Q6_K, 256, 20)]
     [InlineData(GgmlType.Q6_K, 512, 12)]
     [InlineData(GgmlType.Q6_K, 1536, 10)]
@@ -137,13 +161,14 @@ public unsafe class KQuantRepackedTests
     }
 
     /// <summary>
-    /// n = 8192 is 32 super-blocks: a 1.5 MB chunk of activation rows holds 152 Q4_K rows (308 bytes per block with the
-    /// pair sums) or 136 Q6_K rows (356 with the corrections), multiples of 8. 330 rows take three chunks, the last with
-    /// a partial tile; 305 (Q4_K) and 273 (Q6_K) leave a last chunk of one row (the decode path).
+    /// n = 8192 is 32 super-blocks: a 1.5 MB chunk of activation rows holds 152 Q4_K/Q5_K rows (308 bytes per block with
+    /// the pair sums) or 136 Q6_K rows (356 with the corrections), multiples of 8. 330 rows take three chunks, the last
+    /// with a partial tile; 305 (Q4_K, Q5_K) and 273 (Q6_K) leave a last chunk of one row (the decode path).
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q4_K, 330)]
     [InlineData(GgmlType.Q4_K, 305)]
+    [InlineData(GgmlType.Q5_K, 305)]
     [InlineData(GgmlType.Q6_K, 330)]
     [InlineData(GgmlType.Q6_K, 273)]
     public void BatchesWiderThanOneChunkStayExact(GgmlType t, int batch)
@@ -163,6 +188,7 @@ public unsafe class KQuantRepackedTests
 
     [Theory]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void RowRangesCuttingGroupsWriteOnlyTheirRows(GgmlType t)
     {
@@ -186,6 +212,7 @@ public unsafe class KQuantRepackedTests
 
     [Theory]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void PoolProductsSplitOnGroupsAndMatchOneThread(GgmlType t)
     {
@@ -217,6 +244,7 @@ public unsafe class KQuantRepackedTests
 
     [Theory]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void DequantizedRowsEqualTheSourceRows(GgmlType t)
     {
@@ -242,6 +270,7 @@ public unsafe class KQuantRepackedTests
 
     [Theory]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void ToBlocksGivesBackTheSourceBytes(GgmlType t)
     {
@@ -260,6 +289,11 @@ public unsafe class KQuantRepackedTests
                     using var m = Q4_KRepacked.Create(pw, rb, rows, n);
                     m.ToBlocks(r, (BlockQ4_K*)pb);
                 }
+                else if (t == GgmlType.Q5_K)
+                {
+                    using var m = Q5_KRepacked.Create(pw, rb, rows, n);
+                    m.ToBlocks(r, (BlockQ5_K*)pb);
+                }
                 else
                 {
                     using var m = Q6_KRepacked.Create(pw, rb, rows, n);
@@ -271,6 +305,7 @@ public unsafe class KQuantRepackedTests
 
     [Theory]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void RepackedCopyNeverReadsTheSourceAgain(GgmlType t)
     {
@@ -305,6 +340,7 @@ public unsafe class KQuantRepackedTests
 
     [Theory]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void DisposeFreesTheCopyAndFallsBackToTheRows(GgmlType t)
     {
@@ -318,9 +354,9 @@ public unsafe class KQuantRepackedTests
         {
             var m = new WeightMatrix(t, pw, n, rows);
             Assert.True(m.Repack());
-            // 2 groups of 8 rows x 2 super-blocks x the row bytes of a block (Q4_K 144: 2304 B; Q6_K 210: 3360 B,
-            // rounded up to 3392, a multiple of 64)
-            Assert.Equal(t == GgmlType.Q4_K ? 2 * 2304 : 2 * 3392, m.RepackedBytes);
+            // 2 groups of 8 rows x 2 super-blocks x the row bytes of a block (Q4_K 144: 2304 B; Q5_K 176: 2816 B;
+            // Q6_K 210: 3360 B, rounded up to 3392, a multiple of 64)
+            Assert.Equal(2 * t switch { GgmlType.Q4_K => 2304, GgmlType.Q5_K => 2816, _ => 3392 }, m.RepackedBytes);
             var y = new float[batch * rows];
             m.MatMul(a, batch, y, 0, rows);
             m.Dispose();
@@ -340,9 +376,15 @@ public unsafe class KQuantRepackedTests
 
         fixed (byte* pw = w)
         {
-            IDisposable raw = t == GgmlType.Q4_K ? Q4_KRepacked.Create(pw, rb, rows, n) : Q6_KRepacked.Create(pw, rb, rows, n);
+            IDisposable raw = t switch
+            {
+                GgmlType.Q4_K => Q4_KRepacked.Create(pw, rb, rows, n),
+                GgmlType.Q5_K => Q5_KRepacked.Create(pw, rb, rows, n),
+                _ => Q6_KRepacked.Create(pw, rb, rows, n),
+            };
             raw.Dispose();
             if (raw is Q4_KRepacked r4) Assert.Throws<ObjectDisposedException>(() => (nint)r4.Base);
+            if (raw is Q5_KRepacked r5) Assert.Throws<ObjectDisposedException>(() => (nint)r5.Base);
             if (raw is Q6_KRepacked r6) Assert.Throws<ObjectDisposedException>(() => (nint)r6.Base);
             raw.Dispose();
         }
@@ -351,7 +393,11 @@ public unsafe class KQuantRepackedTests
     [Fact]
     public void OnlySupportedTypesAreRepacked()
     {
-        foreach (var (t, expected) in new[] { (GgmlType.Q5_K, false), (GgmlType.Q4_K, TileQ4_KRepacked.IsSupported), (GgmlType.Q6_K, TileQ6_KRepacked.IsSupported) })
+        foreach (var (t, expected) in new[]
+        {
+            (GgmlType.Q4_0, false), (GgmlType.Q4_K, TileQ4_KRepacked.IsSupported), (GgmlType.Q5_K, TileQ5_KRepacked.IsSupported),
+            (GgmlType.Q6_K, TileQ6_KRepacked.IsSupported),
+        })
         {
             var w = new byte[GgmlTypeTraits.RowBytes(t, 256) * 8];
             fixed (byte* pw = w)
@@ -375,6 +421,10 @@ public unsafe class KQuantRepackedTests
             Assert.Throws<ArgumentException>(() => Q4_KRepacked.Create((byte*)p, 100, 8, 256));
             Assert.Throws<ArgumentOutOfRangeException>(() => Q4_KRepacked.Create((byte*)p, 144, 0, 256));
             Assert.Throws<ArgumentNullException>(() => Q4_KRepacked.Create(null, 144, 8, 256));
+            Assert.Throws<ArgumentException>(() => Q5_KRepacked.Create((byte*)p, 176, 8, 384));
+            Assert.Throws<ArgumentException>(() => Q5_KRepacked.Create((byte*)p, 170, 8, 256));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Q5_KRepacked.Create((byte*)p, 176, 0, 256));
+            Assert.Throws<ArgumentNullException>(() => Q5_KRepacked.Create(null, 176, 8, 256));
             Assert.Throws<ArgumentException>(() => Q6_KRepacked.Create((byte*)p, 210, 8, 384));
             Assert.Throws<ArgumentException>(() => Q6_KRepacked.Create((byte*)p, 200, 8, 256));
             Assert.Throws<ArgumentOutOfRangeException>(() => Q6_KRepacked.Create((byte*)p, 210, 0, 256));
