@@ -48,14 +48,15 @@ public sealed unsafe class WeightMatrix : IDisposable
     /// native memory), so that every later product streams them sequentially, packs nothing and runs
     /// <see cref="TileQ8_0Repacked"/> (row-lane order: results differ from the in-place, llama.cpp-identical products
     /// by float rounding); the rows at <see cref="Data"/> are read here and never again. Returns false (and does nothing)
-    /// when <see cref="CanRepack"/> is false. Not thread-safe against products running on this matrix.
+    /// when <see cref="CanRepack"/> is false or a block scale is not finite (a broken file: it stays in place, computing
+    /// what llama.cpp does). Not thread-safe against products running on this matrix.
     /// </summary>
     public bool Repack()
     {
         if (_repacked is not null) return true;
         if (!CanRepack) return false;
         _repacked = Q8_0Repacked.Create(Data, RowBytes, Rows, Cols);
-        return true;
+        return _repacked is not null;
     }
 
     /// <summary>Frees the repacked copy, if any; the matrix then reads its rows in place again.</summary>

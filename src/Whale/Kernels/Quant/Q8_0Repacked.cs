@@ -64,15 +64,20 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
 
     /// <summary>
     /// Copies <paramref name="rows"/> Q8_0 rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
-    /// apart from <paramref name="data"/>) into the group layout. The source is only read.
+    /// apart from <paramref name="data"/>) into the group layout. The source is only read. Returns null (and copies
+    /// nothing) when some block scale is an infinity or NaN: the kernels convert scales with
+    /// <see cref="Fp16.FiniteToFloat8"/>, so such a (broken) matrix stays in place, where it computes what llama.cpp does.
     /// </summary>
-    public static Q8_0Repacked Create(byte* data, long rowBytes, int rows, int cols)
+    public static Q8_0Repacked? Create(byte* data, long rowBytes, int rows, int cols)
     {
         if (data == null) throw new ArgumentNullException(nameof(data));
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q8_0 rows need a positive multiple of 32 values, got {cols}", nameof(cols));
         int nb = cols / 32;
         if (rowBytes < nb * 34L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q8_0 row of {cols} values", nameof(rowBytes));
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < nb; i++)
+                if (!Fp16.IsFinite(*(ushort*)(data + r * rowBytes + i * 34L))) return null;
         long groupBytes = ((long)nb * GroupRows * (32 + 2) + 63) & ~63L;
         int groups = (rows + GroupRows - 1) / GroupRows;
         var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);

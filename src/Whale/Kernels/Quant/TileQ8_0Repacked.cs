@@ -91,7 +91,7 @@ internal static unsafe class TileQ8_0Repacked
                 {
                     // several passes: the scales converted once
                     ushort* h = w.Scales(g);
-                    for (int i = 0; i < nb; i++) Fp16.ToFloat8(Vector128.Load(h + i * G)).Store(dw + i * G);
+                    for (int i = 0; i < nb; i++) Fp16.FiniteToFloat8(Vector128.Load((short*)h + i * G)).Store(dw + i * G);
                     Cols<Single>(w.Quants(g), dw, scratch, nb, cn, o, oStride);
                 }
                 if (whole) continue;
@@ -209,7 +209,7 @@ internal static unsafe class TileQ8_0Repacked
         if (TC.N > 7) f7.Store(y + 7L * yStride);
     }
 
-    /// <summary>Where a tile reads the 8 rows' scales of block i: the group's F16 scales, or f32 converted beforehand.</summary>
+    /// <summary>Where a tile reads the 8 rows' scales of block i: the group's F16 scales (finite: checked by <see cref="Q8_0Repacked.Create"/>), or f32 converted beforehand.</summary>
     private interface IScales
     {
         static abstract Vector256<float> Load(void* scales, int i);
@@ -218,7 +218,7 @@ internal static unsafe class TileQ8_0Repacked
     private struct Half : IScales
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Load(void* scales, int i) => Fp16.ToFloat8(Vector128.Load((ushort*)scales + i * 8));
+        public static Vector256<float> Load(void* scales, int i) => Fp16.FiniteToFloat8(Vector128.Load((short*)scales + i * 8));
     }
 
     private struct Single : IScales
