@@ -267,7 +267,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
             // llama.cpp's mul_mat_id computes experts with vec_dot: perRow
             MatMul(L.GateExps![e], _eIn, n, _ff1, perRow: true);      // [n, Fe]
             MatMul(L.UpExps![e], _eIn, n, _ff2, perRow: true);
-            SwiGlu(_ff1.AsSpan(0, n * Fe), _ff2);
+            SwiGlu.Apply(_pool, _ff1.AsSpan(0, n * Fe), _ff2);
             MatMul(L.DownExps![e], _ff1, n, _eOut, perRow: true);
             for (int j = 0; j < n; j++) _eOut.AsSpan(j * E, E).CopyTo(_slot.AsSpan(_expTok[s + j] * E, E));
         }
@@ -299,7 +299,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     {
         MatMul(gate, x, T, _ff1);
         MatMul(up, x, T, _ff2);
-        SwiGlu(_ff1.AsSpan(0, T * gate.Rows), _ff2);
+        SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * gate.Rows), _ff2);
         MatMul(down, _ff1, T, y);
     }
 
@@ -616,11 +616,6 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private static void Add(float[] x, float[] y, int n)
     {
         for (int i = 0; i < n; i++) x[i] += y[i];
-    }
-
-    private static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
-    {
-        for (int i = 0; i < gate.Length; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
     }
 
     /// <summary>Frees the repacked weights and disposes the worker pool if the model created it.</summary>
