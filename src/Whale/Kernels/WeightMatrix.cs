@@ -62,13 +62,15 @@ public sealed unsafe class WeightMatrix : IDisposable
 
     /// <summary>
     /// Copies the weights once into the layout of the repacked kernels (<see cref="Q8_0Repacked"/>,
-    /// <see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/>, <see cref="Q6_KRepacked"/>: 8-row groups of block-major quants in 4-byte slices and their scales, as many bytes
-    /// as the rows, in 64-byte aligned native memory), so that every later product streams them sequentially, packs
-    /// nothing and runs <see cref="TileQ8_0Repacked"/> / <see cref="TileQ4_KRepacked"/> / <see cref="TileQ5_KRepacked"/> /
-    /// <see cref="TileQ6_KRepacked"/> (row-lane order: results
-    /// differ from the in-place, llama.cpp-identical products by float rounding); the rows at <see cref="Data"/> are
-    /// read here and never again. Returns false (and does nothing)
-    /// when <see cref="CanRepack"/> is false. Not thread-safe against products running on this matrix.
+    /// <see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/>, <see cref="Q6_KRepacked"/>: 8-row groups of block-major
+    /// quants in 4-byte slices and their scales, as many bytes as the rows, in 64-byte aligned native memory), so that
+    /// every later product streams them sequentially, packs nothing and runs <see cref="TileQ8_0Repacked"/> /
+    /// <see cref="TileQ4_KRepacked"/> / <see cref="TileQ5_KRepacked"/> / <see cref="TileQ6_KRepacked"/> (row-lane order:
+    /// results differ from the in-place, llama.cpp-identical products by float rounding); the rows at <see cref="Data"/>
+    /// are read here and never again. Returns false (and does nothing) when <see cref="CanRepack"/> is false or, for
+    /// Q8_0, a block scale is not finite (a broken file: it stays in place, computing what llama.cpp does; the K-quant
+    /// kernels convert their scales exactly, non-finite ones included). Not thread-safe against products running on
+    /// this matrix.
     /// </summary>
     public bool Repack()
     {
@@ -81,7 +83,7 @@ public sealed unsafe class WeightMatrix : IDisposable
             GgmlType.Q5_K => Q5_KRepacked.Create(Data, RowBytes, Rows, Cols),
             _ => Q6_KRepacked.Create(Data, RowBytes, Rows, Cols),
         };
-        return true;
+        return _repacked is not null;
     }
 
     /// <summary>Frees the repacked copy, if any; the matrix then reads its rows in place again.</summary>

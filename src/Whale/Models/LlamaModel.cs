@@ -176,7 +176,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
             RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
             MatMul(L.Gate, _h, T, _ff1);                         // [T, F]
             MatMul(L.Up, _h, T, _ff2, sameInput: true);
-            SwiGlu(_ff1.AsSpan(0, T * c.FfnDim), _ff2);
+            SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * c.FfnDim), _ff2);
             MatMul(L.Down, _ff1, T, _h);
             Add(_x, _h, T * E);
         }
@@ -277,7 +277,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
             RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
             MatMul(L.Gate, _h, T, _ff1);
             MatMul(L.Up, _h, T, _ff2, sameInput: true);
-            SwiGlu(_ff1.AsSpan(0, T * c.FfnDim), _ff2);
+            SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * c.FfnDim), _ff2);
             MatMul(L.Down, _ff1, T, _h);
             Add(_x, _h, T * E);
         }
@@ -487,14 +487,6 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     private static void Add(float[] x, float[] y, int n)
     {
         for (int i = 0; i < n; i++) x[i] += y[i];
-    }
-
-    private static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
-    {
-        for (int i = 0; i < gate.Length; i++)
-        {
-            gate[i] = GgmlMath.Silu(gate[i]) * up[i];
-        }
     }
 
     private static void ToHalf(ReadOnlySpan<float> src, Span<Half> dst)

@@ -42,6 +42,21 @@ internal static class Fp16
         return (r | sign).AsSingle();
     }
 
+    /// <summary>
+    /// Eight <em>finite</em> fp16 values to f32 in four operations, exactly as <see cref="ToFloat"/> (infinities and NaNs
+    /// come out as finite garbage: callers check their inputs, e.g. <see cref="Q8_0Repacked.Create"/>): the sign-extended
+    /// bits shifted into f32 position with the sign kept and the three spare exponent bits cleared read as the value
+    /// times 2⁻¹¹², which one exact multiplication by 2¹¹² undoes (subnormal halves become f32 subnormals first: the
+    /// product is still exact).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FiniteToFloat8(Vector128<short> h)
+        => (Avx2.ConvertToVector256Int32(h) << 13 & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector256.Create(BitConverter.Int32BitsToSingle(0x77800000));   // 2^112
+
+    /// <summary>True when the fp16 bits are a finite value (exponent not 31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsFinite(ushort h) => (h & 0x7c00) != 0x7c00;
+
     /// <summary>f32 to fp16 bits, round to nearest even (as F16C _cvtss_sh / System.Half).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort FromFloat(float f) => BitConverter.HalfToUInt16Bits((Half)f);

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Whale.Kernels.Quant;
 
@@ -64,15 +66,20 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
 
     /// <summary>
     /// Copies <paramref name="rows"/> Q8_0 rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
-    /// apart from <paramref name="data"/>) into the group layout. The source is only read.
+    /// apart from <paramref name="data"/>) into the group layout. The source is only read. Returns null (and copies
+    /// nothing) when some block scale is an infinity or NaN: the kernels convert scales with
+    /// <see cref="Fp16.FiniteToFloat8"/>, so such a (broken) matrix stays in place, where it computes what llama.cpp does.
     /// </summary>
-    public static Q8_0Repacked Create(byte* data, long rowBytes, int rows, int cols)
+    public static Q8_0Repacked? Create(byte* data, long rowBytes, int rows, int cols)
     {
         if (data == null) throw new ArgumentNullException(nameof(data));
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q8_0 rows need a positive multiple of 32 values, got {cols}", nameof(cols));
         int nb = cols / 32;
         if (rowBytes < nb * 34L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q8_0 row of {cols} values", nameof(rowBytes));
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < nb; i++)
+                if (!Fp16.IsFinite(*(ushort*)(data + r * rowBytes + i * 34L))) return null;
         long groupBytes = ((long)nb * GroupRows * (32 + 2) + 63) & ~63L;
         int groups = (rows + GroupRows - 1) / GroupRows;
         var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
@@ -86,6 +93,12 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
             for (int i = 0; i < nb; i++, u += GroupRows * 8)
             {
                 byte* blk = row0 + i * 34L;
+                if (valid == GroupRows && Avx2.IsSupported)
+                {
+                    Transpose8x8(blk + 2, rowBytes, u);
+                    for (int r = 0; r < GroupRows; r++, blk += rowBytes) *dw++ = *(ushort*)blk;
+                    continue;
+                }
                 for (int r = 0; r < GroupRows; r++, blk += rowBytes)
                 {
                     // padding rows: quants 0 (0x80 offset), scale 0; their outputs are never stored
@@ -99,6 +112,31 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
             if (next > end) new Span<byte>(end, (int)(next - end)).Clear();
         }
         return m;
+    }
+
+    /// <summary>
+    /// One block of 8 rows (quants at <paramref name="q"/>, rows <paramref name="rowBytes"/> apart) into its 8 slices:
+    /// an 8 × 8 transpose of 4-byte words (the rows' dwords k become slice k), offset ⊕ 0x80.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(byte* q, long rowBytes, uint* dst)
+    {
+        var o = Vector256.Create(0x80808080u);
+        var r0 = Vector256.Load((uint*)q) ^ o; var r1 = Vector256.Load((uint*)(q + rowBytes)) ^ o;
+        var r2 = Vector256.Load((uint*)(q + 2 * rowBytes)) ^ o; var r3 = Vector256.Load((uint*)(q + 3 * rowBytes)) ^ o;
+        var r4 = Vector256.Load((uint*)(q + 4 * rowBytes)) ^ o; var r5 = Vector256.Load((uint*)(q + 5 * rowBytes)) ^ o;
+        var r6 = Vector256.Load((uint*)(q + 6 * rowBytes)) ^ o; var r7 = Vector256.Load((uint*)(q + 7 * rowBytes)) ^ o;
+        // dwords of row pairs interleaved, then qwords of pair pairs: lane half h of u_k holds dword k (h = 0) or k + 4
+        var t0 = Avx2.UnpackLow(r0, r1); var t1 = Avx2.UnpackHigh(r0, r1); var t2 = Avx2.UnpackLow(r2, r3); var t3 = Avx2.UnpackHigh(r2, r3);
+        var t4 = Avx2.UnpackLow(r4, r5); var t5 = Avx2.UnpackHigh(r4, r5); var t6 = Avx2.UnpackLow(r6, r7); var t7 = Avx2.UnpackHigh(r6, r7);
+        var u0 = Avx2.UnpackLow(t0.AsUInt64(), t2.AsUInt64()).AsUInt32(); var u1 = Avx2.UnpackHigh(t0.AsUInt64(), t2.AsUInt64()).AsUInt32();
+        var u2 = Avx2.UnpackLow(t1.AsUInt64(), t3.AsUInt64()).AsUInt32(); var u3 = Avx2.UnpackHigh(t1.AsUInt64(), t3.AsUInt64()).AsUInt32();
+        var u4 = Avx2.UnpackLow(t4.AsUInt64(), t6.AsUInt64()).AsUInt32(); var u5 = Avx2.UnpackHigh(t4.AsUInt64(), t6.AsUInt64()).AsUInt32();
+        var u6 = Avx2.UnpackLow(t5.AsUInt64(), t7.AsUInt64()).AsUInt32(); var u7 = Avx2.UnpackHigh(t5.AsUInt64(), t7.AsUInt64()).AsUInt32();
+        Avx2.Permute2x128(u0, u4, 0x20).Store(dst); Avx2.Permute2x128(u1, u5, 0x20).Store(dst + 8);
+        Avx2.Permute2x128(u2, u6, 0x20).Store(dst + 16); Avx2.Permute2x128(u3, u7, 0x20).Store(dst + 24);
+        Avx2.Permute2x128(u0, u4, 0x31).Store(dst + 32); Avx2.Permute2x128(u1, u5, 0x31).Store(dst + 40);
+        Avx2.Permute2x128(u2, u6, 0x31).Store(dst + 48); Avx2.Permute2x128(u3, u7, 0x31).Store(dst + 56);
     }
 
     /// <summary>

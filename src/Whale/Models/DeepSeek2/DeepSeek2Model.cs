@@ -267,7 +267,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
             // llama.cpp's mul_mat_id computes experts with vec_dot: perRow
             MatMul(L.GateExps![e], _eIn, n, _ff1, perRow: true);      // [n, Fe]
             MatMul(L.UpExps![e], _eIn, n, _ff2, perRow: true);
-            SwiGlu(_ff1.AsSpan(0, n * Fe), _ff2);
+            SwiGlu.Apply(_pool, _ff1.AsSpan(0, n * Fe), _ff2);
             MatMul(L.DownExps![e], _ff1, n, _eOut, perRow: true);
             for (int j = 0; j < n; j++) _eOut.AsSpan(j * E, E).CopyTo(_slot.AsSpan(_expTok[s + j] * E, E));
         }
@@ -299,7 +299,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     {
         MatMul(gate, x, T, _ff1);
         MatMul(up, x, T, _ff2);
-        SwiGlu(_ff1.AsSpan(0, T * gate.Rows), _ff2);
+        SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * gate.Rows), _ff2);
         MatMul(down, _ff1, T, y);
     }
 
@@ -309,9 +309,9 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     }
 
     /// <summary>
-    /// y = W·x for <paramref name="batch"/> rows. <paramref name="perRow"/>: one activation row at a time, i.e. ggml's
-    /// vec_dot order even for float weights, as llama.cpp's mul_mat_id computes the experts (otherwise two or more
-    /// rows of float weights take tinyBLAS's order).
+    /// y = W·x for <paramref name="batch"/> rows. <paramref name="perRow"/>: ggml's vec_dot order even for float weights,
+    /// as llama.cpp's mul_mat_id computes the experts (otherwise two or more rows of float weights take tinyBLAS's
+    /// order); quantized weights give each row the same bits either way, so they always run as one batched product.
     /// </summary>
     private void MatMul(WeightMatrix w, float[] x, int batch, float* y, bool perRow = false)
     {
@@ -331,7 +331,9 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         var (s, e) = WorkerPool.Split(w.Rows, index, count, w.RowAlignment);
         if (s >= e) return;
         long arb = w.ActivationRowBytes;
-        if (!_mmPerRow)
+        // one activation row at a time matters only for float weights (two or more rows take tinyBLAS's order there);
+        // quantized products give every row the same bits alone or in a batch, so experts run as tiles
+        if (!_mmPerRow || w.Type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
         {
             w.MatMul(_qx.AsSpan(0, (int)(arb * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, BatchOrder(_mmBatch));
             return;
@@ -616,11 +618,6 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private static void Add(float[] x, float[] y, int n)
     {
         for (int i = 0; i < n; i++) x[i] += y[i];
-    }
-
-    private static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
-    {
-        for (int i = 0; i < gate.Length; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
     }
 
     /// <summary>Frees the repacked weights and disposes the worker pool if the model created it.</summary>

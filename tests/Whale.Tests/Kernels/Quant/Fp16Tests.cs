@@ -23,4 +23,27 @@ public class Fp16Tests
             }
         }
     }
+
+    [Fact]
+    public void FiniteToFloat8EqualsTheScalarConversionForEveryFiniteValue()
+    {
+        if (!Avx2.IsSupported) return;
+        var h = new short[8];
+        int checkedValues = 0;
+        for (int v = 0; v < 65536; v += 8)
+        {
+            for (int j = 0; j < 8; j++) h[j] = (short)(v + j);
+            var f = Fp16.FiniteToFloat8(Vector128.Create(h));
+            for (int j = 0; j < 8; j++)
+            {
+                ushort bits = (ushort)h[j];
+                Assert.Equal(!float.IsFinite(Fp16.ToFloat(bits)), !Fp16.IsFinite(bits));
+                if (!Fp16.IsFinite(bits)) continue;
+                float expected = Fp16.ToFloat(bits), got = f.GetElement(j);
+                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got), $"0x{bits:x4}: {got:R} vs {expected:R}");
+                checkedValues++;
+            }
+        }
+        Assert.Equal(65536 - 2 * 1024, checkedValues);   // all but the two exponent-31 ranges (±inf, NaNs)
+    }
 }

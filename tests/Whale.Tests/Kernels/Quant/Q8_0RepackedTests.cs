@@ -302,6 +302,7 @@ public unsafe class Q8_0RepackedTests
         fixed (byte* pw = w)
         {
             var raw = Q8_0Repacked.Create(pw, n / 32 * 34, rows, n);
+            Assert.NotNull(raw);
             Assert.True(raw.Base != null);
             raw.Dispose();
             Assert.Throws<ObjectDisposedException>(() => (nint)raw.Base);
@@ -326,6 +327,39 @@ public unsafe class Q8_0RepackedTests
             using var q8 = new WeightMatrix(GgmlType.Q8_0, pw, 64, 8);
             Assert.Equal(TileQ8_0Repacked.IsSupported, q8.CanRepack);
             Assert.Equal(TileQ8_0Repacked.IsSupported, q8.Repack());
+        }
+    }
+
+    [Theory]
+    [InlineData((ushort)0x7C00)]   // +inf
+    [InlineData((ushort)0xFC00)]   // -inf
+    [InlineData((ushort)0x7E00)]   // NaN
+    public void MatricesWithANonFiniteScaleStayInPlace(ushort scale)
+    {
+        if (!TileQ8_0Repacked.IsSupported) return;
+        var rng = new Random(11);
+        const int n = 96, rows = 9, batch = 3;
+        var w = RandomRows(rng, rows, n, allowMin: true);
+        int at = (5 * (n / 32) + 2) * 34;   // row 5, block 2
+        w[at] = (byte)scale;
+        w[at + 1] = (byte)(scale >> 8);
+        var a = RandomRows(rng, batch, n, allowMin: false);
+        fixed (byte* pw = w)
+        {
+            Assert.Null(Q8_0Repacked.Create(pw, n / 32 * 34, rows, n));
+            using var m = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
+            Assert.True(m.CanRepack);
+            Assert.False(m.Repack());
+            Assert.False(m.IsRepacked);
+            var y = new float[batch * rows];
+            m.MatMul(a, batch, y, 0, rows);
+            fixed (byte* pa = a)
+                for (int b = 0; b < batch; b++)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float expected = VecDot.Q8_0Q8_0((BlockQ8_0*)(pw + r * m.RowBytes), (BlockQ8_0*)(pa + b * m.RowBytes), n);
+                        Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(y[b * rows + r]));
+                    }
         }
     }
 
