@@ -8,13 +8,17 @@ namespace Whale.Kernels;
 /// A 2-D weight (rows x cols, row-major, in its GGUF type) used in place, with the matrix products of its type:
 /// activations are converted the way llama.cpp does (F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for
 /// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and multiplied with integer dot products.
-/// A Q8_0 matrix can be repacked (<see cref="Repack"/>): the products and row lookups then read an aligned native
-/// copy in the repacked kernels' layout instead of the rows at <see cref="Data"/>, summed in their row-lane order
-/// (<see cref="TileQ8_0Repacked"/>; llama.cpp's bits only in place); <see cref="Dispose"/> frees that copy.
+/// A Q8_0, Q4_K, Q5_K or Q6_K matrix can be repacked (<see cref="Repack"/>): the products and row lookups then read an aligned
+/// native copy in the repacked kernels' layout instead of the rows at <see cref="Data"/>, summed in their row-lane
+/// order (<see cref="TileQ8_0Repacked"/>, <see cref="TileQ4_KRepacked"/>, <see cref="TileQ5_KRepacked"/>,
+/// <see cref="TileQ6_KRepacked"/>; llama.cpp's
+/// bits only in place);
+/// <see cref="Dispose"/> frees that copy.
 /// </summary>
 public sealed unsafe class WeightMatrix : IDisposable
 {
-    private Q8_0Repacked? _repacked;
+    /// <summary>The repacked copy (<see cref="Q8_0Repacked"/>, <see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/> or <see cref="Q6_KRepacked"/>), or null.</summary>
+    private IDisposable? _repacked;
 
     /// <summary>Wraps <paramref name="rows"/> rows of <paramref name="cols"/> values of <paramref name="type"/> at <paramref name="data"/> (not copied; must outlive this object).</summary>
     public WeightMatrix(GgmlType type, byte* data, int cols, int rows)
@@ -37,25 +41,48 @@ public sealed unsafe class WeightMatrix : IDisposable
     public bool IsRepacked => _repacked is not null;
 
     /// <summary>Bytes of native memory held by the repacked copy (0 when not repacked).</summary>
-    public long RepackedBytes => _repacked?.ByteSize ?? 0;
+    public long RepackedBytes => _repacked switch
+    {
+        Q8_0Repacked r8 => r8.ByteSize,
+        Q4_KRepacked r4 => r4.ByteSize,
+        Q5_KRepacked r5 => r5.ByteSize,
+        Q6_KRepacked r6 => r6.ByteSize,
+        _ => 0,
+    };
 
-    /// <summary>True when <see cref="Repack"/> would repack this matrix on this machine (Q8_0 with the AVX-512 tiles).</summary>
-    public bool CanRepack => Type == GgmlType.Q8_0 && TileQ8_0Repacked.IsSupported && Rows > 0 && Cols % 32 == 0;
+    /// <summary>True when <see cref="Repack"/> would repack this matrix on this machine (Q8_0, Q4_K, Q5_K or Q6_K, with AVX-512 and AVX-VNNI).</summary>
+    public bool CanRepack => Rows > 0 && Type switch
+    {
+        GgmlType.Q8_0 => TileQ8_0Repacked.IsSupported && Cols % 32 == 0,
+        GgmlType.Q4_K => TileQ4_KRepacked.IsSupported && Cols % 256 == 0,
+        GgmlType.Q5_K => TileQ5_KRepacked.IsSupported && Cols % 256 == 0,
+        GgmlType.Q6_K => TileQ6_KRepacked.IsSupported && Cols % 256 == 0,
+        _ => false,
+    };
 
     /// <summary>
-    /// Copies the weights once into the layout of the repacked Q8_0 kernels (<see cref="Q8_0Repacked"/>: 8-row groups
-    /// of block-major offset quants in 4-byte slices and F16 scales, as many bytes as the rows, in 64-byte aligned
-    /// native memory), so that every later product streams them sequentially, packs nothing and runs
-    /// <see cref="TileQ8_0Repacked"/> (row-lane order: results differ from the in-place, llama.cpp-identical products
-    /// by float rounding); the rows at <see cref="Data"/> are read here and never again. Returns false (and does nothing)
-    /// when <see cref="CanRepack"/> is false or a block scale is not finite (a broken file: it stays in place, computing
-    /// what llama.cpp does). Not thread-safe against products running on this matrix.
+    /// Copies the weights once into the layout of the repacked kernels (<see cref="Q8_0Repacked"/>,
+    /// <see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/>, <see cref="Q6_KRepacked"/>: 8-row groups of block-major
+    /// quants in 4-byte slices and their scales, as many bytes as the rows, in 64-byte aligned native memory), so that
+    /// every later product streams them sequentially, packs nothing and runs <see cref="TileQ8_0Repacked"/> /
+    /// <see cref="TileQ4_KRepacked"/> / <see cref="TileQ5_KRepacked"/> / <see cref="TileQ6_KRepacked"/> (row-lane order:
+    /// results differ from the in-place, llama.cpp-identical products by float rounding); the rows at <see cref="Data"/>
+    /// are read here and never again. Returns false (and does nothing) when <see cref="CanRepack"/> is false or, for
+    /// Q8_0, a block scale is not finite (a broken file: it stays in place, computing what llama.cpp does; the K-quant
+    /// kernels convert their scales exactly, non-finite ones included). Not thread-safe against products running on
+    /// this matrix.
     /// </summary>
     public bool Repack()
     {
         if (_repacked is not null) return true;
         if (!CanRepack) return false;
-        _repacked = Q8_0Repacked.Create(Data, RowBytes, Rows, Cols);
+        _repacked = Type switch
+        {
+            GgmlType.Q8_0 => Q8_0Repacked.Create(Data, RowBytes, Rows, Cols),
+            GgmlType.Q4_K => Q4_KRepacked.Create(Data, RowBytes, Rows, Cols),
+            GgmlType.Q5_K => Q5_KRepacked.Create(Data, RowBytes, Rows, Cols),
+            _ => Q6_KRepacked.Create(Data, RowBytes, Rows, Cols),
+        };
         return _repacked is not null;
     }
 
@@ -107,11 +134,16 @@ public sealed unsafe class WeightMatrix : IDisposable
         if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
         if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
         int n = Cols;
-        if (_repacked is { } rp)
+        if (_repacked is not null)
         {
             fixed (byte* pq = qx)
             fixed (float* py = y)
-                TileQ8_0Repacked.MatMul(rp, rowStart, rowEnd, pq, arb, batch, py, Rows);
+            {
+                if (_repacked is Q8_0Repacked r8) TileQ8_0Repacked.MatMul(r8, rowStart, rowEnd, pq, arb, batch, py, Rows);
+                else if (_repacked is Q4_KRepacked r4) TileQ4_KRepacked.MatMul(r4, rowStart, rowEnd, pq, arb, batch, py, Rows);
+                else if (_repacked is Q5_KRepacked r5) TileQ5_KRepacked.MatMul(r5, rowStart, rowEnd, pq, arb, batch, py, Rows);
+                else TileQ6_KRepacked.MatMul((Q6_KRepacked)_repacked, rowStart, rowEnd, pq, arb, batch, py, Rows);
+            }
             return;
         }
         if (Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported)
@@ -161,7 +193,8 @@ public sealed unsafe class WeightMatrix : IDisposable
     /// Row granularity of the products: a row range passed to MatMul that starts and ends on multiples of this (or at
     /// Rows) keeps every register tile whole. Split rows across threads with it (<see cref="WorkerPool.Split"/>).
     /// </summary>
-    public int RowAlignment => Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported ? TileQ8_0Avx512.RowTile : 4;
+    public int RowAlignment => _repacked is Q4_KRepacked or Q5_KRepacked or Q6_KRepacked ? Q4_KRepacked.GroupRows
+        : Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported ? TileQ8_0Avx512.RowTile : 4;
 
     /// <summary>
     /// y = W·x for <paramref name="batch"/> rows of x, rows split across the pool's workers (activations converted
@@ -226,7 +259,10 @@ public sealed unsafe class WeightMatrix : IDisposable
         if (dst.Length < Cols) throw new ArgumentException("dst is shorter than Cols", nameof(dst));
         fixed (float* d = dst)
         {
-            if (_repacked is { } rp) rp.DequantizeRow(row, d);
+            if (_repacked is Q8_0Repacked r8) r8.DequantizeRow(row, d);
+            else if (_repacked is Q4_KRepacked r4) r4.DequantizeRow(row, d);
+            else if (_repacked is Q5_KRepacked r5) r5.DequantizeRow(row, d);
+            else if (_repacked is Q6_KRepacked r6) r6.DequantizeRow(row, d);
             else Quantizer.DequantizeRow(Type, Data + row * RowBytes, d, Cols);
         }
     }

@@ -6,8 +6,8 @@ namespace Whale.Models;
 
 /// <summary>
 /// Looks up tensors by name with shape and type checks; matrices stay in the mapping (or, with
-/// <paramref name="repack"/>, Q8_0 matrices are copied into the tiles' layout and their mapped pages released),
-/// vectors are read to F32.
+/// <paramref name="repack"/>, Q8_0, Q4_K, Q5_K and Q6_K matrices are copied into the repacked kernels' layout and their
+/// mapped pages released), vectors are read to F32.
 /// </summary>
 internal sealed unsafe class WeightLoader(GgufFile file, bool repack = false)
 {

@@ -153,6 +153,67 @@ internal static unsafe class ReferenceDot
         return sumf;
     }
 
+    /// <summary>
+    /// The row-lane order of the repacked Q4_K kernels (<see cref="TileQ4_KRepacked"/>): per super-block the exact
+    /// integer sums S = Σ_j sc_j · Σ q·a (32-value sub-blocks j) and imin = Σ_j m_j · s_j, where s_j = the sub-block's
+    /// activation sum from the bsums, wrapped to 16 bits as llama.cpp's AVX2 dot forms it; then f = (float)S · d,
+    /// f = fma((float)imin, −dmin, f) and acc = fma(f, a.d, acc).
+    /// </summary>
+    public static float Q4_KQ8_KRowLane(BlockQ4_K* x, BlockQ8_K* y, int n)
+    {
+        float acc = 0;
+        for (int i = 0; i < n / 256; i++, x++, y++)
+        {
+            int sum = 0, imin = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
+                int isum = 0;
+                for (int l = 0; l < 32; l++)
+                {
+                    byte b = x->Qs[32 * (j / 2) + l];
+                    isum += (j % 2 == 0 ? b & 0xF : b >> 4) * y->Qs[32 * j + l];
+                }
+                sum += sc * isum;
+                imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
+            }
+            float f = sum * Fp16.ToFloat(x->D);
+            f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(x->DMin), f);
+            acc = MathF.FusedMultiplyAdd(f, y->D, acc);
+        }
+        return acc;
+    }
+
+    /// <summary>
+    /// The row-lane order of the repacked Q5_K kernels (<see cref="TileQ5_KRepacked"/>): that of
+    /// <see cref="Q4_KQ8_KRowLane"/> with the 5-bit quants.
+    /// </summary>
+    public static float Q5_KQ8_KRowLane(BlockQ5_K* x, BlockQ8_K* y, int n)
+    {
+        float acc = 0;
+        for (int i = 0; i < n / 256; i++, x++, y++)
+        {
+            int sum = 0, imin = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
+                int isum = 0;
+                for (int l = 0; l < 32; l++)
+                {
+                    byte b = x->Qs[32 * (j / 2) + l];
+                    int q = (j % 2 == 0 ? b & 0xF : b >> 4) | (((x->Qh[l] >> j) & 1) << 4);
+                    isum += q * y->Qs[32 * j + l];
+                }
+                sum += sc * isum;
+                imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
+            }
+            float f = sum * Fp16.ToFloat(x->D);
+            f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(x->DMin), f);
+            acc = MathF.FusedMultiplyAdd(f, y->D, acc);
+        }
+        return acc;
+    }
+
     public static float Q5_KQ8_K(BlockQ5_K* x, BlockQ8_K* y, int n)
     {
         byte* q = stackalloc byte[256];
@@ -202,5 +263,37 @@ internal static unsafe class ReferenceDot
             sumf += Fp16.ToFloat(x->D) * y->D * sumi;
         }
         return sumf;
+    }
+
+    /// <summary>
+    /// The row-lane order of the repacked Q6_K kernels (<see cref="TileQ6_KRepacked"/>): per super-block the exact
+    /// integer sum S = Σ_j sc_j · Σ (q − 32)·a over the 16-value sub-blocks j (the −32 taken from the activation
+    /// quants, as llama.cpp's AVX2 dot does); then f = (float)S · d and acc = fma(f, a.d, acc).
+    /// </summary>
+    public static float Q6_KQ8_KRowLane(BlockQ6_K* x, BlockQ8_K* y, int n)
+    {
+        float acc = 0;
+        for (int i = 0; i < n / 256; i++, x++, y++)
+        {
+            int sum = 0;
+            for (int j = 0; j < 16; j++)
+            {
+                int isum = 0;
+                for (int l = 0; l < 16; l++) isum += (Q6Value(x, 16 * j + l) - 32) * y->Qs[16 * j + l];
+                sum += x->Scales[j] * isum;
+            }
+            float f = sum * Fp16.ToFloat(x->D);
+            acc = MathF.FusedMultiplyAdd(f, y->D, acc);
+        }
+        return acc;
+    }
+
+    /// <summary>Value <paramref name="v"/> (0..255) of a Q6_K block as its unsigned 6-bit quant (0..63).</summary>
+    internal static int Q6Value(BlockQ6_K* x, int v)
+    {
+        int half = v / 128, l = v % 32, c = v % 128 / 32;
+        int low = x->Ql[64 * half + l + 32 * (c & 1)];
+        low = c < 2 ? low & 0xF : low >> 4;
+        return low | (((x->Qh[32 * half + l] >> (2 * c)) & 3) << 4);
     }
 }

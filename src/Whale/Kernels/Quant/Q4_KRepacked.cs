@@ -1,0 +1,164 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>
+/// A Q4_K matrix copied at load into row groups for <see cref="TileQ4_KRepacked"/>, in native 64-byte aligned memory
+/// (freed by <see cref="Dispose"/>): decode and prefill read one sequential stream per group and nothing is packed per
+/// call.
+/// <para>
+/// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
+/// <c>Base + g · GroupBytes</c>, <c>GroupBytes</c> = 1152 · Blocks (8 × 144 bytes per super-block, as in the file):
+/// first the quants of every super-block, 1024 bytes each: for sub-block pair p (sub-blocks 2p, 2p+1) and slice k
+/// (values 4k..4k+3 of both), 32 bytes at <c>i · 1024 + p · 256 + k · 32</c> whose byte <c>r · 4 + t</c> is
+/// q[row r, sub-block 2p, 4k+t] | q[row r, sub-block 2p+1, 4k+t] &lt;&lt; 4, that is dword 8p+k of row r's ggml
+/// <c>qs</c> unchanged; one aligned load holds 4 values of two sub-blocks of all 8 rows. Then per super-block 128
+/// bytes of metadata (<see cref="Meta"/>): the three dwords of each row's 12 packed 6-bit scales and mins, dword m
+/// of row r at <c>m · 32 + r · 4</c> (ggml's bytes unchanged), then the 8 rows' F16 d, then their F16 dmin.
+/// </para>
+/// <para>
+/// The source rows are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
+/// </para>
+/// </summary>
+internal sealed unsafe class Q4_KRepacked : IDisposable
+{
+    /// <summary>Rows per group (the lanes of one 256-bit register in <see cref="TileQ4_KRepacked"/>).</summary>
+    public const int GroupRows = 8;
+
+    /// <summary>Quant bytes of one super-block of a group.</summary>
+    public const int QuantBytes = 1024;
+
+    /// <summary>Metadata bytes of one super-block of a group: 96 bytes of scales/mins, 16 of d, 16 of dmin.</summary>
+    public const int MetaBytes = 128;
+
+    [ThreadStatic] private static byte[]? t_blocks;
+
+    private byte* _base;
+
+    private Q4_KRepacked(byte* data, int rows, int cols)
+    {
+        _base = data; Rows = rows; Cols = cols; Blocks = cols / 256; GroupBytes = (long)Blocks * (QuantBytes + MetaBytes);
+    }
+
+    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
+    public int Rows { get; }
+    /// <summary>Values per row.</summary>
+    public int Cols { get; }
+    /// <summary>256-value super-blocks per row.</summary>
+    public int Blocks { get; }
+    /// <summary>Bytes from one group to the next (1152 per super-block, a multiple of 64).</summary>
+    public long GroupBytes { get; }
+    /// <summary>Number of row groups, the padded last one included.</summary>
+    public int Groups => (Rows + GroupRows - 1) / GroupRows;
+    /// <summary>Bytes of native memory held.</summary>
+    public long ByteSize => Groups * GroupBytes;
+
+    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
+    public byte* Base
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_base == null, this);
+            return _base;
+        }
+    }
+
+    /// <summary>The quants of group <paramref name="g"/> (super-block i at + i · 1024; 64-byte aligned).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Quants(int g) => Base + g * GroupBytes;
+
+    /// <summary>The metadata of group <paramref name="g"/> (super-block i at + i · 128: scales, d, dmin).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Meta(int g) => Base + g * GroupBytes + (long)Blocks * QuantBytes;
+
+    /// <summary>
+    /// Copies <paramref name="rows"/> Q4_K rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
+    /// apart from <paramref name="data"/>) into the group layout. The source is only read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static Q4_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
+    {
+        if (data == null) throw new ArgumentNullException(nameof(data));
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q4_K rows need a positive multiple of 256 values, got {cols}", nameof(cols));
+        int nb = cols / 256;
+        if (rowBytes < nb * 144L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q4_K row of {cols} values", nameof(rowBytes));
+        int groups = (rows + GroupRows - 1) / GroupRows;
+        long groupBytes = (long)nb * (QuantBytes + MetaBytes);
+        var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
+        var m = new Q4_KRepacked(mem, rows, cols);
+        for (int g = 0; g < groups; g++)
+        {
+            int valid = Math.Min(GroupRows, rows - g * GroupRows);
+            for (int i = 0; i < nb; i++)
+            {
+                var q = (uint*)(m.Quants(g) + i * QuantBytes);
+                byte* meta = m.Meta(g) + i * MetaBytes;
+                var sc = (uint*)meta;
+                var d = (ushort*)(meta + 96);
+                var dmin = (ushort*)(meta + 112);
+                for (int r = 0; r < GroupRows; r++)
+                {
+                    // padding rows: quants, scales, d and dmin 0; their outputs are never stored
+                    if (r >= valid)
+                    {
+                        for (int k = 0; k < 32; k++) q[k * GroupRows + r] = 0;
+                        for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = 0;
+                        d[r] = 0; dmin[r] = 0;
+                        continue;
+                    }
+                    var blk = (BlockQ4_K*)(data + (long)(g * GroupRows + r) * rowBytes) + i;
+                    var qs = (uint*)blk->Qs;
+                    for (int k = 0; k < 32; k++) q[k * GroupRows + r] = qs[k];
+                    for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = Unsafe.ReadUnaligned<uint>(blk->Scales + 4 * k);
+                    d[r] = blk->D; dmin[r] = blk->DMin;
+                }
+            }
+        }
+        return m;
+    }
+
+    /// <summary>Writes row <paramref name="row"/> back as ggml Q4_K blocks (Blocks × 144 bytes), exactly the source row.</summary>
+    public void ToBlocks(int row, BlockQ4_K* dst)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
+        int g = row / GroupRows, r = row % GroupRows;
+        for (int i = 0; i < Blocks; i++, dst++)
+        {
+            var q = (uint*)(Quants(g) + i * QuantBytes);
+            byte* meta = Meta(g) + i * MetaBytes;
+            var qs = (uint*)dst->Qs;
+            for (int k = 0; k < 32; k++) qs[k] = q[k * GroupRows + r];
+            for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(dst->Scales + 4 * k, ((uint*)meta)[k * GroupRows + r]);
+            dst->D = ((ushort*)(meta + 96))[r];
+            dst->DMin = ((ushort*)(meta + 112))[r];
+        }
+    }
+
+    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
+    public void DequantizeRow(int row, float* dst)
+    {
+        var blocks = (BlockQ4_K*)ThreadBlocks();
+        ToBlocks(row, blocks);
+        Quantizer.DequantizeRow(Gguf.GgmlType.Q4_K, (byte*)blocks, dst, Cols);
+    }
+
+    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
+    private byte* ThreadBlocks()
+    {
+        long bytes = Blocks * 144L;
+        var b = t_blocks;
+        if (b is null || b.Length < bytes)
+            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
+    }
+
+    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        byte* p = _base;
+        _base = null;
+        if (p != null) NativeMemory.AlignedFree(p);
+    }
+}

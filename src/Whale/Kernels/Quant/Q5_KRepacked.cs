@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>
+/// A Q5_K matrix copied at load into row groups for <see cref="TileQ5_KRepacked"/>, in native 64-byte aligned memory
+/// (freed by <see cref="Dispose"/>). The layout of <see cref="Q4_KRepacked"/> with the fifth bits in a plane of their
+/// own: group g at <c>Base + g · GroupBytes</c>, <c>GroupBytes</c> = 1408 · Blocks (8 × 176 bytes per super-block, as in
+/// the file): the quants' low four bits (1024 bytes per super-block, as Q4_K: dword 8p+k of each row's ggml <c>qs</c>),
+/// then the fifth bits (256 bytes per super-block: for sub-block j a 32-byte vector at <c>i · 256 + j · 32</c> whose
+/// bit k of byte <c>r · 4 + t</c> is bit 4 of value 4k+t of sub-block j of row r, i.e. bit j of the row's
+/// <c>qh[4k + t]</c>), then the metadata (128 bytes per super-block, as Q4_K: scales/mins, d, dmin). The source rows
+/// are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
+/// </summary>
+internal sealed unsafe class Q5_KRepacked : IDisposable
+{
+    /// <summary>Rows per group (the lanes of one 256-bit register).</summary>
+    public const int GroupRows = 8;
+
+    /// <summary>Bytes of the low four bits of one super-block of a group.</summary>
+    public const int QuantBytes = 1024;
+
+    /// <summary>Bytes of the fifth bits of one super-block of a group.</summary>
+    public const int FifthBitBytes = 256;
+
+    /// <summary>Metadata bytes of one super-block of a group (as <see cref="Q4_KRepacked.MetaBytes"/>).</summary>
+    public const int MetaBytes = 128;
+
+    [ThreadStatic] private static byte[]? t_blocks;
+
+    private byte* _base;
+
+    private Q5_KRepacked(byte* data, int rows, int cols)
+    {
+        _base = data; Rows = rows; Cols = cols; Blocks = cols / 256; GroupBytes = (long)Blocks * (QuantBytes + FifthBitBytes + MetaBytes);
+    }
+
+    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
+    public int Rows { get; }
+    /// <summary>Values per row.</summary>
+    public int Cols { get; }
+    /// <summary>256-value super-blocks per row.</summary>
+    public int Blocks { get; }
+    /// <summary>Bytes from one group to the next (1408 per super-block, a multiple of 64).</summary>
+    public long GroupBytes { get; }
+    /// <summary>Number of row groups, the padded last one included.</summary>
+    public int Groups => (Rows + GroupRows - 1) / GroupRows;
+    /// <summary>Bytes of native memory held.</summary>
+    public long ByteSize => Groups * GroupBytes;
+
+    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
+    public byte* Base
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_base == null, this);
+            return _base;
+        }
+    }
+
+    /// <summary>The low four bits of group <paramref name="g"/> (super-block i at + i · 1024; 64-byte aligned).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Quants(int g) => Base + g * GroupBytes;
+
+    /// <summary>The fifth bits of group <paramref name="g"/> (super-block i at + i · 256).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* FifthBits(int g) => Base + g * GroupBytes + (long)Blocks * QuantBytes;
+
+    /// <summary>The metadata of group <paramref name="g"/> (super-block i at + i · 128: scales, d, dmin).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Meta(int g) => Base + g * GroupBytes + (long)Blocks * (QuantBytes + FifthBitBytes);
+
+    /// <summary>
+    /// Copies <paramref name="rows"/> Q5_K rows of <paramref name="cols"/> values (rows <paramref name="rowBytes"/>
+    /// apart from <paramref name="data"/>) into the group layout. The source is only read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static Q5_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
+    {
+        if (data == null) throw new ArgumentNullException(nameof(data));
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q5_K rows need a positive multiple of 256 values, got {cols}", nameof(cols));
+        int nb = cols / 256;
+        if (rowBytes < nb * 176L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q5_K row of {cols} values", nameof(rowBytes));
+        int groups = (rows + GroupRows - 1) / GroupRows;
+        var m = new Q5_KRepacked(null, rows, cols);
+        m._base = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * m.GroupBytes), 64);
+        for (int g = 0; g < groups; g++)
+        {
+            int valid = Math.Min(GroupRows, rows - g * GroupRows);
+            for (int i = 0; i < nb; i++)
+            {
+                var q = (uint*)(m.Quants(g) + i * QuantBytes);
+                byte* hb = m.FifthBits(g) + i * FifthBitBytes;
+                byte* meta = m.Meta(g) + i * MetaBytes;
+                var sc = (uint*)meta;
+                var d = (ushort*)(meta + 96);
+                var dmin = (ushort*)(meta + 112);
+                for (int r = 0; r < GroupRows; r++)
+                {
+                    // padding rows: everything 0; their outputs are never stored
+                    if (r >= valid)
+                    {
+                        for (int k = 0; k < 32; k++) q[k * GroupRows + r] = 0;
+                        for (int j = 0; j < 8; j++) *(uint*)(hb + j * 32 + r * 4) = 0;
+                        for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = 0;
+                        d[r] = 0; dmin[r] = 0;
+                        continue;
+                    }
+                    var blk = (BlockQ5_K*)(data + (long)(g * GroupRows + r) * rowBytes) + i;
+                    var qs = (uint*)blk->Qs;
+                    for (int k = 0; k < 32; k++) q[k * GroupRows + r] = qs[k];
+                    for (int j = 0; j < 8; j++)
+                        for (int t = 0; t < 4; t++)
+                        {
+                            int bits = 0;
+                            for (int k = 0; k < 8; k++) bits |= ((blk->Qh[4 * k + t] >> j) & 1) << k;
+                            hb[j * 32 + r * 4 + t] = (byte)bits;
+                        }
+                    for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = Unsafe.ReadUnaligned<uint>(blk->Scales + 4 * k);
+                    d[r] = blk->D; dmin[r] = blk->DMin;
+                }
+            }
+        }
+        return m;
+    }
+
+    /// <summary>Writes row <paramref name="row"/> back as ggml Q5_K blocks (Blocks × 176 bytes), exactly the source row.</summary>
+    public void ToBlocks(int row, BlockQ5_K* dst)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row));
+        int g = row / GroupRows, r = row % GroupRows;
+        for (int i = 0; i < Blocks; i++, dst++)
+        {
+            var q = (uint*)(Quants(g) + i * QuantBytes);
+            byte* hb = FifthBits(g) + i * FifthBitBytes;
+            byte* meta = Meta(g) + i * MetaBytes;
+            var qs = (uint*)dst->Qs;
+            for (int k = 0; k < 32; k++) qs[k] = q[k * GroupRows + r];
+            for (int l = 0; l < 32; l++)
+            {
+                int k = l / 4, t = l % 4, bits = 0;
+                for (int j = 0; j < 8; j++) bits |= ((hb[j * 32 + r * 4 + t] >> k) & 1) << j;
+                dst->Qh[l] = (byte)bits;
+            }
+            for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(dst->Scales + 4 * k, ((uint*)meta)[k * GroupRows + r]);
+            dst->D = ((ushort*)(meta + 96))[r];
+            dst->DMin = ((ushort*)(meta + 112))[r];
+        }
+    }
+
+    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
+    public void DequantizeRow(int row, float* dst)
+    {
+        var blocks = (BlockQ5_K*)ThreadBlocks();
+        ToBlocks(row, blocks);
+        Quantizer.DequantizeRow(Gguf.GgmlType.Q5_K, (byte*)blocks, dst, Cols);
+    }
+
+    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
+    private byte* ThreadBlocks()
+    {
+        long bytes = Blocks * 176L;
+        var b = t_blocks;
+        if (b is null || b.Length < bytes)
+            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
+    }
+
+    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        byte* p = _base;
+        _base = null;
+        if (p != null) NativeMemory.AlignedFree(p);
+    }
+}

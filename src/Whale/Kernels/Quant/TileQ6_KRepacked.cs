@@ -1,0 +1,355 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Whale.Kernels.Quant;
+
+/// <summary>
+/// Q6_K weights repacked at load (<see cref="Q6_KRepacked"/>) × Q8_K activations, for every batch size, in the
+/// <em>row-lane order</em> of <see cref="ReferenceDot.Q6_KQ8_KRowLane"/>: per super-block the exact integer sum
+/// S = Σ_j sc_j · Σ (q − 32)·a over the 16-value sub-blocks, then f = (float)S · d and acc = fma(f, a.d, acc). Not
+/// the order of llama.cpp's AVX2 <c>vec_dot_q6_K_q8_K</c> (kept by <see cref="GemvKQuants"/> and
+/// <see cref="TileKQuants"/>); results differ from llama.cpp's by float rounding only.
+/// <para>
+/// Each sub-block's three 32-byte vectors give its four slices of 4 values × 8 rows (three with one <c>&amp; 0x3F</c>,
+/// the fourth from the top two bits of each, moved by GFNI affine transforms and merged), the unsigned operands of
+/// AVX-VNNI <c>vpdpbusd</c> with broadcast activation dwords; the accumulator starts at −32·Σa (from the activation
+/// quants, as llama.cpp forms it), so the 8 lanes end with the 8 rows' exact sub-block sums. The scale is applied in
+/// integers: a byte shuffle splits each sum into its low byte and the rest (two 16-bit halves, exact), and one
+/// <c>vpdpwssd</c> with the 16-bit pair (sc, 256·sc) adds sc · sum to the super-block's int32 accumulator; one
+/// convert, multiply and FMA per super-block and 8 outputs remain. The scales of a group are decoded once per call
+/// into those pairs.
+/// </para>
+/// </summary>
+internal static unsafe class TileQ6_KRepacked
+{
+    /// <summary>Bytes of activation rows handled at a time: they stay in L2 (2 MB per core here) while the row groups stream past.</summary>
+    private const int ChunkBytes = 1536 << 10;
+
+    /// <summary>How far ahead of the super-block being read a tile prefetches its weights (into L2: prefetcht1).</summary>
+    private const int PrefetchBytes = 16384;
+
+    /// <summary>Activation rows per register tile.</summary>
+    private const int ColTile = 8;
+
+    /// <summary>Dwords of decoded metadata per super-block: 16 sub-blocks × 8 rows of 16-bit (sc, 256·sc), 8 f32 d.</summary>
+    private const int DecodedFloats = 136;
+
+    /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
+    private const int ActBlockBytes = 292;
+
+    /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-512 BW, AVX-VNNI, GFNI, FMA).</summary>
+    public static bool IsSupported => Avx512F.VL.IsSupported && Avx512BW.VL.IsSupported && AvxVnni.IsSupported && Gfni.V256.IsSupported && Fma.IsSupported;
+
+    /// <summary>
+    /// y[b * yStride + r] = dot(W[r], A[b]) for r in [r0, r1), b in [0, batch): A rows of <paramref name="aRowBytes"/>
+    /// bytes of Q8_K blocks at <paramref name="a"/>. Any row range works; groups cut by the range (or padded at the end
+    /// of the matrix) are computed into a scratch tile and only their rows in range stored. Uses a per-thread scratch
+    /// buffer (grown on first use, then reused).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatMul(Q6_KRepacked w, int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (r0 >= r1 || batch <= 0) return;
+        const int G = Q6_KRepacked.GroupRows;
+        int nb = w.Blocks;
+        long fit = ChunkBytes / ((long)nb * (ActBlockBytes + 64));
+        int chunk = batch <= fit ? batch : (int)Math.Max(ColTile, fit / ColTile * ColTile);
+        long cBytes = (long)chunk * nb * 64, decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
+        byte* scratch = TileScratch.Get(cBytes + decBytes + tileBytes);
+        var corr = (int*)scratch;
+        var dec = (float*)(scratch + cBytes);
+        float* tile = dec + nb * DecodedFloats;
+        int g0 = r0 / G, g1 = (r1 + G - 1) / G;
+        for (int c0 = 0; c0 < batch; c0 += chunk)
+        {
+            int cn = Math.Min(chunk, batch - c0);
+            byte* ac = a + c0 * aRowBytes;
+            PrepareCorrections(ac, aRowBytes, cn, nb, corr);
+            float* yc = y + (long)c0 * yStride;
+            for (int g = g0; g < g1; g++)
+            {
+                int gr = g * G;
+                bool whole = gr >= r0 && gr + G <= r1;
+                float* o = whole ? yc + gr : tile;
+                int oStride = whole ? yStride : G;
+                if (cn == 1)
+                {
+                    // decode: the scales decoded in registers as the group streams by (no separate pass)
+                    One(w.Quants(g), w.Scales(g), w.D(g), ac, corr, nb, o);
+                }
+                else
+                {
+                    Decode(w.Scales(g), w.D(g), nb, dec);
+                    Cols(w.Quants(g), dec, ac, aRowBytes, corr, cn, nb, o, oStride);
+                }
+                if (whole) continue;
+                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
+                for (int b = 0; b < cn; b++)
+                    for (int r = lo; r < hi; r++)
+                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Per activation row, super-block and 16-value sub-block j the accumulator start −32·Σa (the −32 offset of the
+    /// quants), from the activation quants (row b's block i at corr + (b · nb + i) · 16).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void PrepareCorrections(byte* a, long aRowBytes, int batch, int nb, int* corr)
+    {
+        var flip = Vector128.Create((byte)0x80);
+        for (int b = 0; b < batch; b++)
+        {
+            var blk = (BlockQ8_K*)(a + b * aRowBytes);
+            for (int i = 0; i < nb; i++, blk++)
+                for (int j = 0; j < 16; j++)
+                {
+                    // Σ (a + 128) over 8 bytes per half with psadbw, minus 16·128
+                    var s = Sse2.SumAbsoluteDifferences(Vector128.Load((byte*)blk->Qs + 16 * j) ^ flip, Vector128<byte>.Zero);
+                    *corr++ = -32 * (s.GetElement(0) + s.GetElement(4) - 2048);
+                }
+        }
+    }
+
+    /// <summary>
+    /// Decodes the metadata of one group's <paramref name="nb"/> super-blocks into <paramref name="dec"/>
+    /// (<see cref="DecodedFloats"/> dwords per block): for sub-block j the 8 rows' 16-bit pairs (sc, 256·sc) as dwords,
+    /// then d as f32.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Decode(byte* scales, ushort* dh, int nb, float* dec)
+    {
+        var shift = PairShift();
+        for (int i = 0; i < nb; i++, scales += Q6_KRepacked.ScaleBytes, dh += 8, dec += DecodedFloats)
+        {
+            var o = (short*)dec;
+            for (int m = 0; m < 4; m++, o += 64)
+            {
+                var v = Vector256.LoadAligned(scales + 32 * m);
+                ScalePair(v, 0, shift).Store(o);
+                ScalePair(v, 1, shift).Store(o + 16);
+                ScalePair(v, 2, shift).Store(o + 32);
+                ScalePair(v, 3, shift).Store(o + 48);
+            }
+            Fp16.ToFloat8(Vector128.Load(dh)).Store(dec + 128);
+        }
+    }
+
+    /// <summary>
+    /// The 16-bit pairs (sc, 256·sc) of the int8 scale in byte <paramref name="t"/> of each dword of <paramref name="v"/>:
+    /// a byte shuffle gives the words sc·257 and sc·256 (bit patterns), an arithmetic shift of the first by 8 sign-extends sc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> ScalePair(Vector256<byte> v, int t, Vector256<ushort> shift)
+    {
+        uint c0 = 0x00800000u | (uint)t * 0x01000101u, c1 = c0 + 0x04000404u, c2 = c0 + 0x08000808u, c3 = c0 + 0x0C000C0Cu;
+        var x = Avx2.Shuffle(v, Vector256.Create(c0, c1, c2, c3, c0, c1, c2, c3).AsByte()).AsInt16();
+        return Avx512BW.VL.ShiftRightArithmeticVariable(x, shift);
+    }
+
+    /// <summary>Per-word shift counts (8, 0) of <see cref="ScalePair"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> PairShift() => Vector256.Create(8u).AsUInt16();
+
+    /// <summary>One row group (8 weight rows) against every activation row of the chunk, <see cref="ColTile"/> at a time.</summary>
+    private static void Cols(byte* q, float* dec, byte* a, long arb, int* corr, int batch, int nb, float* y, int yStride)
+    {
+        int b = 0;
+        for (; b + ColTile <= batch; b += ColTile)
+            Tile<TileCount.Eight>(q, dec, a + b * arb, arb, corr + b * nb * 16, nb, y + (long)b * yStride, yStride);
+        byte* ab = a + b * arb;
+        int* cb = corr + b * nb * 16;
+        float* o = y + (long)b * yStride;
+        switch (batch - b)
+        {
+            case 7: Tile<TileCount.Seven>(q, dec, ab, arb, cb, nb, o, yStride); break;
+            case 6: Tile<TileCount.Six>(q, dec, ab, arb, cb, nb, o, yStride); break;
+            case 5: Tile<TileCount.Five>(q, dec, ab, arb, cb, nb, o, yStride); break;
+            case 4: Tile<TileCount.Four>(q, dec, ab, arb, cb, nb, o, yStride); break;
+            case 3: Tile<TileCount.Three>(q, dec, ab, arb, cb, nb, o, yStride); break;
+            case 2: Tile<TileCount.Two>(q, dec, ab, arb, cb, nb, o, yStride); break;
+            case 1: Tile<TileCount.One>(q, dec, ab, arb, cb, nb, o, yStride); break;
+        }
+    }
+
+    /// <summary>vpshufb control splitting each int32 x into the 16-bit pair (x &amp; 0xFF, x &gt;&gt; 8), exact for |x| &lt; 2^23.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> SplitControl()
+        => Vector256.Create(0x02018000u, 0x06058004u, 0x0A098008u, 0x0E0D800Cu, 0x02018000u, 0x06058004u, 0x0A098008u, 0x0E0D800Cu).AsByte();
+
+    /// <summary>
+    /// One sub-block for 8 rows (lane r = row r) against one activation row: s + sc · (c + Σ_k vpdpbusd(w_k, a[4k..4k+3]))
+    /// in int32, <paramref name="aq"/> the sub-block's 16 activation quants, <paramref name="c"/> its correction,
+    /// <paramref name="sc"/> the 16-bit pairs (sc, 256·sc).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Sub(Vector256<int> s, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        byte* aq, int c, Vector256<short> sc, Vector256<byte> split)
+    {
+        var p = (int*)aq;
+        var acc = AvxVnni.MultiplyWideningAndAdd(Vector256.Create(c), w0, Vector256.Create(p[0]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w1, Vector256.Create(p[1]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w2, Vector256.Create(p[2]).AsSByte());
+        acc = AvxVnni.MultiplyWideningAndAdd(acc, w3, Vector256.Create(p[3]).AsSByte());
+        return AvxVnni.MultiplyWideningAndAdd(s, Avx2.Shuffle(acc.AsByte(), split).AsInt16(), sc);
+    }
+
+    /// <summary>The end of a super-block for one activation row (its Q8_K block at <paramref name="blk"/>): acc = fma(f32(s) · d, a.d, acc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> End(Vector256<float> acc, Vector256<int> s, Vector256<float> d, byte* blk)
+        => Fma.MultiplyAdd(Avx.ConvertToVector256Single(s) * d, Vector256.Create(*(float*)blk), acc);
+
+    /// <summary>
+    /// 8 weight rows (one group: super-block i's quants at q + 1536·i, its decoded scales at dec + 136·i) × TC.N
+    /// activation rows (1..8, <paramref name="arb"/> bytes apart from <paramref name="a"/>; their corrections nb · 16
+    /// ints apart from <paramref name="corr"/>); output b's 8 values stored at y + b·yStride. With one or two activation
+    /// rows the even and odd sub-blocks go to two integer accumulators (shorter dependency chains), added at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TC>(byte* q, float* dec, byte* a, long arb, int* corr, int nb, float* y, int yStride)
+        where TC : struct, TileCount.ICount
+    {
+        var m = Vector256.Create((byte)0x3F);
+        var split = SplitControl();
+        // GFNI bit matrices moving bits 6-7 of each byte to bits 0-1 / 2-3 / 4-5 (and clearing the rest)
+        var fromA = Vector256.Create(0x4080000000000000ul).AsByte();
+        var fromB = Vector256.Create(0x0000408000000000ul).AsByte();
+        var fromC = Vector256.Create(0x0000000040800000ul).AsByte();
+        long cs = nb * 16;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        byte* blk = a;
+        for (int i = 0; i < nb; i++, q += Q6_KRepacked.QuantBytes, dec += DecodedFloats, blk += ActBlockBytes, corr += 16)
+        {
+            // the group's quants are one sequential stream: ask for a super-block's 24 lines 16 KB ahead into L2
+            byte* pf = q + PrefetchBytes;
+            for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector256<int> u0 = default, u1 = default;
+            for (int j = 0; j < 16; j += 2)
+            {
+                byte* qj = q + j * 96;
+                var va = Vector256.LoadAligned(qj);
+                var vb = Vector256.LoadAligned(qj + 32);
+                var vc = Vector256.LoadAligned(qj + 64);
+                var w0 = va & m;
+                var w1 = vb & m;
+                var w2 = vc & m;
+                var w3 = Gfni.V256.GaloisFieldAffineTransform(va, fromA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, fromB, 0)
+                    | Gfni.V256.GaloisFieldAffineTransform(vc, fromC, 0);
+                var sc = Vector256.Load((short*)dec + 16 * j);
+                byte* aj = blk + 4 + 16 * j;
+                int* cj = corr + j;
+                s0 = Sub(s0, w0, w1, w2, w3, aj, cj[0], sc, split);
+                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], sc, split);
+                // the odd sub-block
+                qj += 96;
+                va = Vector256.LoadAligned(qj);
+                vb = Vector256.LoadAligned(qj + 32);
+                vc = Vector256.LoadAligned(qj + 64);
+                w0 = va & m;
+                w1 = vb & m;
+                w2 = vc & m;
+                w3 = Gfni.V256.GaloisFieldAffineTransform(va, fromA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, fromB, 0)
+                    | Gfni.V256.GaloisFieldAffineTransform(vc, fromC, 0);
+                sc = Vector256.Load((short*)dec + 16 * j + 16);
+                aj += 16;
+                cj++;
+                if (TC.N <= 2)
+                {
+                    u0 = Sub(u0, w0, w1, w2, w3, aj, cj[0], sc, split);
+                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                    continue;
+                }
+                s0 = Sub(s0, w0, w1, w2, w3, aj, cj[0], sc, split);
+                s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], sc, split);
+            }
+            var d = Vector256.Load(dec + 128);
+            if (TC.N <= 2)
+            {
+                s0 += u0;
+                s1 += u1;
+            }
+            c0 = End(c0, s0, d, blk);
+            if (TC.N > 1) c1 = End(c1, s1, d, blk + arb);
+            if (TC.N > 2) c2 = End(c2, s2, d, blk + 2 * arb);
+            if (TC.N > 3) c3 = End(c3, s3, d, blk + 3 * arb);
+            if (TC.N > 4) c4 = End(c4, s4, d, blk + 4 * arb);
+            if (TC.N > 5) c5 = End(c5, s5, d, blk + 5 * arb);
+            if (TC.N > 6) c6 = End(c6, s6, d, blk + 6 * arb);
+            if (TC.N > 7) c7 = End(c7, s7, d, blk + 7 * arb);
+        }
+        c0.Store(y);
+        if (TC.N > 1) c1.Store(y + yStride);
+        if (TC.N > 2) c2.Store(y + 2L * yStride);
+        if (TC.N > 3) c3.Store(y + 3L * yStride);
+        if (TC.N > 4) c4.Store(y + 4L * yStride);
+        if (TC.N > 5) c5.Store(y + 5L * yStride);
+        if (TC.N > 6) c6.Store(y + 6L * yStride);
+        if (TC.N > 7) c7.Store(y + 7L * yStride);
+    }
+
+    /// <summary>
+    /// One activation row (decode) × one row group: the sums of <see cref="Tile{TC}"/>, with the scales of each super-block
+    /// decoded in registers as the group streams by (<see cref="ScalePair"/>), and four integer accumulators (sub-block j
+    /// into j mod 4) for short dependency chains. Output: the 8 rows' values at <paramref name="y"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void One(byte* q, byte* scales, ushort* dh, byte* a, int* corr, int nb, float* y)
+    {
+        var m = Vector256.Create((byte)0x3F);
+        var split = SplitControl();
+        var shift = PairShift();
+        var fromA = Vector256.Create(0x4080000000000000ul).AsByte();
+        var fromB = Vector256.Create(0x0000408000000000ul).AsByte();
+        var fromC = Vector256.Create(0x0000000040800000ul).AsByte();
+        var c = Vector256<float>.Zero;
+        byte* blk = a;
+        for (int i = 0; i < nb; i++, q += Q6_KRepacked.QuantBytes, scales += Q6_KRepacked.ScaleBytes, dh += 8, blk += ActBlockBytes, corr += 16)
+        {
+            byte* pf = q + PrefetchBytes;
+            for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int j = 0; j < 16; j += 4)
+            {
+                var v = Vector256.LoadAligned(scales + 8 * j);
+                byte* qj = q + j * 96;
+                byte* aj = blk + 4 + 16 * j;
+                s0 = OneSub(s0, qj, aj, corr[j], ScalePair(v, 0, shift), m, fromA, fromB, fromC, split);
+                s1 = OneSub(s1, qj + 96, aj + 16, corr[j + 1], ScalePair(v, 1, shift), m, fromA, fromB, fromC, split);
+                s2 = OneSub(s2, qj + 192, aj + 32, corr[j + 2], ScalePair(v, 2, shift), m, fromA, fromB, fromC, split);
+                s3 = OneSub(s3, qj + 288, aj + 48, corr[j + 3], ScalePair(v, 3, shift), m, fromA, fromB, fromC, split);
+            }
+            var d = Fp16.ToFloat8(Vector128.Load(dh));
+            c = Fma.MultiplyAdd(Avx.ConvertToVector256Single((s0 + s1) + (s2 + s3)) * d, Vector256.Create(*(float*)blk), c);
+        }
+        c.Store(y);
+    }
+
+    /// <summary>One sub-block of <see cref="One"/>: its three vectors at <paramref name="qj"/> unpacked into four slices, then <see cref="Sub"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> OneSub(Vector256<int> s, byte* qj, byte* aj, int c, Vector256<short> sc, Vector256<byte> m,
+        Vector256<byte> fromA, Vector256<byte> fromB, Vector256<byte> fromC, Vector256<byte> split)
+    {
+        var va = Vector256.LoadAligned(qj);
+        var vb = Vector256.LoadAligned(qj + 32);
+        var vc = Vector256.LoadAligned(qj + 64);
+        var w3 = Gfni.V256.GaloisFieldAffineTransform(va, fromA, 0) | Gfni.V256.GaloisFieldAffineTransform(vb, fromB, 0)
+            | Gfni.V256.GaloisFieldAffineTransform(vc, fromC, 0);
+        return Sub(s, va & m, vb & m, vc & m, w3, aj, c, sc, split);
+    }
+}

@@ -1,0 +1,147 @@
+using Whale.Engine;
+using Whale.Gguf;
+using Whale.Kernels;
+using Whale.Kernels.Quant;
+using Whale.Models;
+using Whale.Models.Paged;
+using Whale.Tests.LlamaCpp;
+using Whale.Tests.TestData;
+
+namespace Whale.Tests.Models;
+
+/// <summary>
+/// Q4_K_M files (Q4_K and Q6_K matrices) and Q5_K files with their weights repacked at load (<see cref="TileQ4_KRepacked"/>,
+/// <see cref="TileQ5_KRepacked"/>, <see cref="TileQ6_KRepacked"/>, row-lane order): logits within float rounding of the
+/// same file read in place and of llama.cpp, every K-quant matrix but the looked-up embedding table repacked,
+/// batch-independent paged steps, and the copies freed with the model.
+/// </summary>
+public class LlamaModelKQuantRepackTests
+{
+    private const string Prompt = "<｜User｜>Why is the sky blue? Explain like I am five, then give the physics: Rayleigh scattering, 1/λ⁴.<｜Assistant｜><think>\n";
+
+    private static bool Supported => TileQ4_KRepacked.IsSupported && TileQ5_KRepacked.IsSupported && TileQ6_KRepacked.IsSupported;
+
+    /// <summary>All logits of a 21-token prompt (tiles), then of 6 single-token steps (batch 1).</summary>
+    private static float[] Run(LlamaModel model, int[] prompt, int steps)
+    {
+        int V = model.Config.VocabSize;
+        var cache = model.CreateCache(64);
+        var logits = new List<float>();
+        var all = new float[prompt.Length * V];
+        model.Forward(prompt, cache, all, allLogits: true);
+        logits.AddRange(all);
+        var one = new float[V];
+        int token = prompt[^1];
+        for (int i = 0; i < steps; i++)
+        {
+            token = (token * 31 + 7) % V;
+            model.Forward([token], cache, one);
+            logits.AddRange(one);
+        }
+        return [.. logits];
+    }
+
+    [Theory]
+    [InlineData("qwen2", "tiny", GgmlType.Q4_K, true)]
+    [InlineData("llama", "small", GgmlType.Q4_K, true)]
+    [InlineData("qwen2", "tiny", GgmlType.Q5_K, false)]
+    public void RepackedLogitsMatchInPlaceLogits(string arch, string preset, GgmlType type, bool mixed)
+    {
+        string path = SyntheticModels.Get(arch, type, preset, mixed);
+        using var file = GgufFile.Open(path);
+        using var pool = new WorkerPool(2);
+        using var packed = new LlamaModel(file, pool, maxBatch: 32, repackWeights: true);
+        using var inPlace = new LlamaModel(file, pool, maxBatch: 32, repackWeights: false);
+        var matrices = packed.Matrices().ToList();
+        Assert.Contains(matrices, m => m.Type == type);
+        if (mixed) Assert.Contains(matrices, m => m.Type == GgmlType.Q6_K);
+        // every matrix but the embedding table (looked up only; these files have their own output matrix)
+        Assert.False(matrices[0].IsRepacked);
+        Assert.All(matrices.Skip(1), m => Assert.Equal(Supported, m.IsRepacked));
+        // as many bytes as the rows, in groups of 8 (the last one padded), each rounded up to a multiple of 64 bytes
+        Assert.All(matrices.Skip(1), m => Assert.Equal(Supported ? (m.Rows + 7) / 8 * ((8 * m.RowBytes + 63) & ~63L) : 0, m.RepackedBytes));
+        Assert.DoesNotContain(inPlace.Matrices(), m => m.IsRepacked);
+        int[] prompt = [.. Enumerable.Range(0, 21).Select(i => (i * 97 + 5) % packed.Config.VocabSize)];
+        var a = Run(packed, prompt, 6);
+        var b = Run(inPlace, prompt, 6);
+        Assert.Equal(b.Length, a.Length);
+        double maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            maxDiff = Math.Max(maxDiff, Math.Abs((double)a[i] - b[i]));
+            maxAbs = Math.Max(maxAbs, Math.Abs((double)b[i]));
+        }
+        Assert.True(maxDiff / maxAbs <= LlamaModelRepackTests.RepackTolerance, $"max|diff|/max|logit| = {maxDiff / maxAbs:E2}");
+        if (Supported) Assert.True(maxDiff > 0, "repacked and in-place products sum in different orders: some logit should differ");
+        Assert.Equal(a.Select(BitConverter.SingleToInt32Bits), Run(packed, prompt, 6).Select(BitConverter.SingleToInt32Bits));   // deterministic
+    }
+
+    /// <summary>
+    /// Continuous batching on a Q4_K_M file: three sequences in one paged step (prompts of 12 and 5 tokens and a single
+    /// token: 18 activation rows) give each sequence the logits it gets in a step of its own, bit for bit, repacked
+    /// (one kernel for every batch) and in place (llama.cpp's vec_dot order for every batch).
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PagedBatchedStepEqualsEachSequenceAlone(bool repack)
+    {
+        string path = SyntheticModels.Get("qwen2", GgmlType.Q4_K, mixed: true);
+        using var file = GgufFile.Open(path);
+        using var pool = new WorkerPool(2);
+        using var llama = new LlamaModel(file, pool, maxBatch: 32, repackWeights: repack);
+        Assert.Equal(repack && Supported, llama.Matrices().Any(m => m.IsRepacked));
+        IPagedModel model = llama;
+        int V = model.Config.VocabSize;
+        int[][] seqs = [[.. Enumerable.Range(0, 12).Select(i => (i * 13 + 1) % V)], [.. Enumerable.Range(0, 5).Select(i => (i * 29 + 3) % V)], [42]];
+        var cache = model.CreatePagedCache(numBlocks: 8, blockSize: 16);
+        var batch = new PagedBatch();
+        for (int s = 0; s < seqs.Length; s++) batch.Add(seqs[s], 0, seqs[s].Length, [s], wantLogits: true);
+        var together = new float[batch.LogitRows * V];
+        model.ForwardPaged(batch, cache, together);
+        for (int s = 0; s < seqs.Length; s++)
+        {
+            var alone = new PagedBatch();
+            alone.Add(seqs[s], 0, seqs[s].Length, [3 + s], wantLogits: true);
+            var logits = new float[alone.LogitRows * V];
+            model.ForwardPaged(alone, model.CreatePagedCache(numBlocks: 8, blockSize: 16), logits);
+            Assert.Equal(logits.Select(BitConverter.SingleToInt32Bits), together.AsSpan(s * V, V).ToArray().Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    /// <summary>
+    /// A Q4_K_M file repacked (both types in Whale's row-lane order) against llama.cpp, which repacks both types into
+    /// its own interleaved kernels, and a Q5_K file (which llama.cpp reads in place, AVX2 order): the last logits within
+    /// the 2e-2 of the other repacked types' parity tests.
+    /// </summary>
+    [Theory]
+    [InlineData("qwen2", GgmlType.Q4_K, true)]
+    [InlineData("llama", GgmlType.Q4_K, true)]
+    [InlineData("qwen2", GgmlType.Q5_K, false)]
+    [InlineData("llama", GgmlType.Q5_K, false)]
+    public void RepackedMatchesLlamaCpp(string arch, GgmlType type, bool mixed)
+    {
+        string path = SyntheticModels.Get(arch, type, mixed: mixed);
+        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = 64, RepackWeights = true });
+        var tokens = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+        tokens = [.. tokens, .. tokens, .. tokens];
+        using var gen = model.CreateGenerator(512);
+        var ours = gen.Evaluate(tokens);
+        using var cpp = new LlamaCppReference(path, contextSize: 512, batchSize: 64);
+        double rel = Parity.MaxRelativeDiff(ours, cpp.Evaluate(tokens));
+        Assert.True(rel <= 2e-2, $"{arch} {type}{(mixed ? "_M" : "")} repacked: max|diff|/max|logit| = {rel:E2}");
+    }
+
+    [Fact]
+    public void DisposeFreesTheRepackedKQuantWeights()
+    {
+        if (!Supported) return;
+        using var file = GgufFile.Open(SyntheticModels.Get("qwen2", GgmlType.Q4_K, mixed: true));
+        var model = new LlamaModel(file, maxBatch: 8, repackWeights: true);
+        var matrices = model.Matrices().ToList();
+        Assert.All(matrices.Skip(1), m => Assert.True(m.IsRepacked));
+        model.Dispose();
+        Assert.All(matrices, m => Assert.False(m.IsRepacked));
+        Assert.All(matrices, m => Assert.Equal(0, m.RepackedBytes));
+    }
+}
