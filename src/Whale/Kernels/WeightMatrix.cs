@@ -17,8 +17,8 @@ namespace Whale.Kernels;
 /// </summary>
 public sealed unsafe class WeightMatrix : IDisposable
 {
-    /// <summary>The repacked copy (<see cref="Q8_0Repacked"/>, <see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/> or <see cref="Q6_KRepacked"/>), or null.</summary>
-    private IDisposable? _repacked;
+    /// <summary>The repacked copy (<see cref="Q8_0Repacked"/>, <see cref="Q4_KRepacked"/>, <see cref="Q5_KRepacked"/> or <see cref="Q6_KRepacked"/>: <see cref="RepackedMatrix"/>), or null.</summary>
+    private RepackedMatrix? _repacked;
 
     /// <summary>Wraps <paramref name="rows"/> rows of <paramref name="cols"/> values of <paramref name="type"/> at <paramref name="data"/> (not copied; must outlive this object).</summary>
     public WeightMatrix(GgmlType type, byte* data, int cols, int rows)
@@ -41,14 +41,7 @@ public sealed unsafe class WeightMatrix : IDisposable
     public bool IsRepacked => _repacked is not null;
 
     /// <summary>Bytes of native memory held by the repacked copy (0 when not repacked).</summary>
-    public long RepackedBytes => _repacked switch
-    {
-        Q8_0Repacked r8 => r8.ByteSize,
-        Q4_KRepacked r4 => r4.ByteSize,
-        Q5_KRepacked r5 => r5.ByteSize,
-        Q6_KRepacked r6 => r6.ByteSize,
-        _ => 0,
-    };
+    public long RepackedBytes => _repacked?.ByteSize ?? 0;
 
     /// <summary>True when <see cref="Repack"/> would repack this matrix on this machine (Q8_0, Q4_K, Q5_K or Q6_K, with AVX-512 and AVX-VNNI).</summary>
     public bool CanRepack => Rows > 0 && Type switch
@@ -81,7 +74,7 @@ public sealed unsafe class WeightMatrix : IDisposable
             GgmlType.Q8_0 => Q8_0Repacked.Create(Data, RowBytes, Rows, Cols),
             GgmlType.Q4_K => Q4_KRepacked.Create(Data, RowBytes, Rows, Cols),
             GgmlType.Q5_K => Q5_KRepacked.Create(Data, RowBytes, Rows, Cols),
-            _ => Q6_KRepacked.Create(Data, RowBytes, Rows, Cols),
+            _ => (RepackedMatrix)Q6_KRepacked.Create(Data, RowBytes, Rows, Cols),
         };
         return _repacked is not null;
     }
@@ -134,16 +127,11 @@ public sealed unsafe class WeightMatrix : IDisposable
         if (qx.Length < batch * arb) throw new ArgumentException("qx is shorter than batch * ActivationRowBytes", nameof(qx));
         if (y.Length < (long)(batch - 1) * Rows + rowEnd) throw new ArgumentException("y is shorter than batch * Rows", nameof(y));
         int n = Cols;
-        if (_repacked is not null)
+        if (_repacked is { } rp)
         {
             fixed (byte* pq = qx)
             fixed (float* py = y)
-            {
-                if (_repacked is Q8_0Repacked r8) TileQ8_0Repacked.MatMul(r8, rowStart, rowEnd, pq, arb, batch, py, Rows);
-                else if (_repacked is Q4_KRepacked r4) TileQ4_KRepacked.MatMul(r4, rowStart, rowEnd, pq, arb, batch, py, Rows);
-                else if (_repacked is Q5_KRepacked r5) TileQ5_KRepacked.MatMul(r5, rowStart, rowEnd, pq, arb, batch, py, Rows);
-                else TileQ6_KRepacked.MatMul((Q6_KRepacked)_repacked, rowStart, rowEnd, pq, arb, batch, py, Rows);
-            }
+                rp.MatMul(rowStart, rowEnd, pq, arb, batch, py, Rows);
             return;
         }
         if (Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported)
@@ -193,7 +181,7 @@ public sealed unsafe class WeightMatrix : IDisposable
     /// Row granularity of the products: a row range passed to MatMul that starts and ends on multiples of this (or at
     /// Rows) keeps every register tile whole. Split rows across threads with it (<see cref="WorkerPool.Split"/>).
     /// </summary>
-    public int RowAlignment => _repacked is Q4_KRepacked or Q5_KRepacked or Q6_KRepacked ? Q4_KRepacked.GroupRows
+    public int RowAlignment => _repacked is not null ? RepackedMatrix.GroupRows
         : Type == GgmlType.Q8_0 && TileQ8_0Avx512.IsSupported ? TileQ8_0Avx512.RowTile : 4;
 
     /// <summary>
@@ -259,10 +247,7 @@ public sealed unsafe class WeightMatrix : IDisposable
         if (dst.Length < Cols) throw new ArgumentException("dst is shorter than Cols", nameof(dst));
         fixed (float* d = dst)
         {
-            if (_repacked is Q8_0Repacked r8) r8.DequantizeRow(row, d);
-            else if (_repacked is Q4_KRepacked r4) r4.DequantizeRow(row, d);
-            else if (_repacked is Q5_KRepacked r5) r5.DequantizeRow(row, d);
-            else if (_repacked is Q6_KRepacked r6) r6.DequantizeRow(row, d);
+            if (_repacked is { } rp) rp.DequantizeRow(row, d);
             else Quantizer.DequantizeRow(Type, Data + row * RowBytes, d, Cols);
         }
     }

@@ -5,10 +5,10 @@ namespace Whale.Kernels.Quant;
 
 /// <summary>
 /// A Q4_K matrix copied at load into row groups for <see cref="TileQ4_KRepacked"/>, in native 64-byte aligned memory
-/// (freed by <see cref="Dispose"/>): decode and prefill read one sequential stream per group and nothing is packed per
+/// (freed by <see cref="RepackedMatrix.Dispose"/>): decode and prefill read one sequential stream per group and nothing is packed per
 /// call.
 /// <para>
-/// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
+/// Layout: rows in groups of <see cref="RepackedMatrix.GroupRows"/> (8; the last group padded with zero rows), group g at
 /// <c>Base + g · GroupBytes</c>, <c>GroupBytes</c> = 1152 · Blocks (8 × 144 bytes per super-block, as in the file):
 /// first the quants of every super-block, 1024 bytes each: for sub-block pair p (sub-blocks 2p, 2p+1) and slice k
 /// (values 4k..4k+3 of both), 32 bytes at <c>i · 1024 + p · 256 + k · 32</c> whose byte <c>r · 4 + t</c> is
@@ -18,50 +18,19 @@ namespace Whale.Kernels.Quant;
 /// of row r at <c>m · 32 + r · 4</c> (ggml's bytes unchanged), then the 8 rows' F16 d, then their F16 dmin.
 /// </para>
 /// <para>
-/// The source rows are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
+/// The source rows are not read again (<see cref="RepackedMatrix.DequantizeRow"/> rebuilds ggml blocks from the copy).
 /// </para>
 /// </summary>
-internal sealed unsafe class Q4_KRepacked : IDisposable
+internal sealed unsafe class Q4_KRepacked : RepackedMatrix
 {
-    /// <summary>Rows per group (the lanes of one 256-bit register in <see cref="TileQ4_KRepacked"/>).</summary>
-    public const int GroupRows = 8;
-
     /// <summary>Quant bytes of one super-block of a group.</summary>
     public const int QuantBytes = 1024;
 
     /// <summary>Metadata bytes of one super-block of a group: 96 bytes of scales/mins, 16 of d, 16 of dmin.</summary>
     public const int MetaBytes = 128;
 
-    [ThreadStatic] private static byte[]? t_blocks;
-
-    private byte* _base;
-
-    private Q4_KRepacked(byte* data, int rows, int cols)
+    private Q4_KRepacked(int rows, int cols) : base(rows, cols, cols / 256, cols / 256 * (long)(QuantBytes + MetaBytes))
     {
-        _base = data; Rows = rows; Cols = cols; Blocks = cols / 256; GroupBytes = (long)Blocks * (QuantBytes + MetaBytes);
-    }
-
-    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
-    public int Rows { get; }
-    /// <summary>Values per row.</summary>
-    public int Cols { get; }
-    /// <summary>256-value super-blocks per row.</summary>
-    public int Blocks { get; }
-    /// <summary>Bytes from one group to the next (1152 per super-block, a multiple of 64).</summary>
-    public long GroupBytes { get; }
-    /// <summary>Number of row groups, the padded last one included.</summary>
-    public int Groups => (Rows + GroupRows - 1) / GroupRows;
-    /// <summary>Bytes of native memory held.</summary>
-    public long ByteSize => Groups * GroupBytes;
-
-    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
-    public byte* Base
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_base == null, this);
-            return _base;
-        }
     }
 
     /// <summary>The quants of group <paramref name="g"/> (super-block i at + i · 1024; 64-byte aligned).</summary>
@@ -86,8 +55,7 @@ internal sealed unsafe class Q4_KRepacked : IDisposable
         if (rowBytes < nb * 144L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q4_K row of {cols} values", nameof(rowBytes));
         int groups = (rows + GroupRows - 1) / GroupRows;
         long groupBytes = (long)nb * (QuantBytes + MetaBytes);
-        var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
-        var m = new Q4_KRepacked(mem, rows, cols);
+        var m = new Q4_KRepacked(rows, cols);
         for (int g = 0; g < groups; g++)
         {
             int valid = Math.Min(GroupRows, rows - g * GroupRows);
@@ -136,29 +104,13 @@ internal sealed unsafe class Q4_KRepacked : IDisposable
         }
     }
 
-    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
-    public void DequantizeRow(int row, float* dst)
-    {
-        var blocks = (BlockQ4_K*)ThreadBlocks();
-        ToBlocks(row, blocks);
-        Quantizer.DequantizeRow(Gguf.GgmlType.Q4_K, (byte*)blocks, dst, Cols);
-    }
+    /// <inheritdoc/>
+    public override Gguf.GgmlType Type => Gguf.GgmlType.Q4_K;
 
-    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
-    private byte* ThreadBlocks()
-    {
-        long bytes = Blocks * 144L;
-        var b = t_blocks;
-        if (b is null || b.Length < bytes)
-            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
-        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
-    }
+    /// <inheritdoc/>
+    protected override void WriteBlocks(int row, byte* dst) => ToBlocks(row, (BlockQ4_K*)dst);
 
-    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        byte* p = _base;
-        _base = null;
-        if (p != null) NativeMemory.AlignedFree(p);
-    }
+    /// <inheritdoc/>
+    public override void MatMul(int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+        => TileQ4_KRepacked.MatMul(this, r0, r1, a, aRowBytes, batch, y, yStride);
 }

@@ -5,19 +5,16 @@ namespace Whale.Kernels.Quant;
 
 /// <summary>
 /// A Q5_K matrix copied at load into row groups for <see cref="TileQ5_KRepacked"/>, in native 64-byte aligned memory
-/// (freed by <see cref="Dispose"/>). The layout of <see cref="Q4_KRepacked"/> with the fifth bits in a plane of their
+/// (freed by <see cref="RepackedMatrix.Dispose"/>). The layout of <see cref="Q4_KRepacked"/> with the fifth bits in a plane of their
 /// own: group g at <c>Base + g · GroupBytes</c>, <c>GroupBytes</c> = 1408 · Blocks (8 × 176 bytes per super-block, as in
 /// the file): the quants' low four bits (1024 bytes per super-block, as Q4_K: dword 8p+k of each row's ggml <c>qs</c>),
 /// then the fifth bits (256 bytes per super-block: for sub-block j a 32-byte vector at <c>i · 256 + j · 32</c> whose
 /// bit k of byte <c>r · 4 + t</c> is bit 4 of value 4k+t of sub-block j of row r, i.e. bit j of the row's
 /// <c>qh[4k + t]</c>), then the metadata (128 bytes per super-block, as Q4_K: scales/mins, d, dmin). The source rows
-/// are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
+/// are not read again (<see cref="RepackedMatrix.DequantizeRow"/> rebuilds ggml blocks from the copy).
 /// </summary>
-internal sealed unsafe class Q5_KRepacked : IDisposable
+internal sealed unsafe class Q5_KRepacked : RepackedMatrix
 {
-    /// <summary>Rows per group (the lanes of one 256-bit register).</summary>
-    public const int GroupRows = 8;
-
     /// <summary>Bytes of the low four bits of one super-block of a group.</summary>
     public const int QuantBytes = 1024;
 
@@ -27,36 +24,8 @@ internal sealed unsafe class Q5_KRepacked : IDisposable
     /// <summary>Metadata bytes of one super-block of a group (as <see cref="Q4_KRepacked.MetaBytes"/>).</summary>
     public const int MetaBytes = 128;
 
-    [ThreadStatic] private static byte[]? t_blocks;
-
-    private byte* _base;
-
-    private Q5_KRepacked(byte* data, int rows, int cols)
+    private Q5_KRepacked(int rows, int cols) : base(rows, cols, cols / 256, cols / 256 * (long)(QuantBytes + FifthBitBytes + MetaBytes))
     {
-        _base = data; Rows = rows; Cols = cols; Blocks = cols / 256; GroupBytes = (long)Blocks * (QuantBytes + FifthBitBytes + MetaBytes);
-    }
-
-    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
-    public int Rows { get; }
-    /// <summary>Values per row.</summary>
-    public int Cols { get; }
-    /// <summary>256-value super-blocks per row.</summary>
-    public int Blocks { get; }
-    /// <summary>Bytes from one group to the next (1408 per super-block, a multiple of 64).</summary>
-    public long GroupBytes { get; }
-    /// <summary>Number of row groups, the padded last one included.</summary>
-    public int Groups => (Rows + GroupRows - 1) / GroupRows;
-    /// <summary>Bytes of native memory held.</summary>
-    public long ByteSize => Groups * GroupBytes;
-
-    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
-    public byte* Base
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_base == null, this);
-            return _base;
-        }
     }
 
     /// <summary>The low four bits of group <paramref name="g"/> (super-block i at + i · 1024; 64-byte aligned).</summary>
@@ -84,8 +53,7 @@ internal sealed unsafe class Q5_KRepacked : IDisposable
         int nb = cols / 256;
         if (rowBytes < nb * 176L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q5_K row of {cols} values", nameof(rowBytes));
         int groups = (rows + GroupRows - 1) / GroupRows;
-        var m = new Q5_KRepacked(null, rows, cols);
-        m._base = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * m.GroupBytes), 64);
+        var m = new Q5_KRepacked(rows, cols);
         for (int g = 0; g < groups; g++)
         {
             int valid = Math.Min(GroupRows, rows - g * GroupRows);
@@ -150,29 +118,13 @@ internal sealed unsafe class Q5_KRepacked : IDisposable
         }
     }
 
-    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
-    public void DequantizeRow(int row, float* dst)
-    {
-        var blocks = (BlockQ5_K*)ThreadBlocks();
-        ToBlocks(row, blocks);
-        Quantizer.DequantizeRow(Gguf.GgmlType.Q5_K, (byte*)blocks, dst, Cols);
-    }
+    /// <inheritdoc/>
+    public override Gguf.GgmlType Type => Gguf.GgmlType.Q5_K;
 
-    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
-    private byte* ThreadBlocks()
-    {
-        long bytes = Blocks * 176L;
-        var b = t_blocks;
-        if (b is null || b.Length < bytes)
-            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
-        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
-    }
+    /// <inheritdoc/>
+    protected override void WriteBlocks(int row, byte* dst) => ToBlocks(row, (BlockQ5_K*)dst);
 
-    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        byte* p = _base;
-        _base = null;
-        if (p != null) NativeMemory.AlignedFree(p);
-    }
+    /// <inheritdoc/>
+    public override void MatMul(int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+        => TileQ5_KRepacked.MatMul(this, r0, r1, a, aRowBytes, batch, y, yStride);
 }

@@ -6,10 +6,10 @@ namespace Whale.Kernels.Quant;
 
 /// <summary>
 /// A Q6_K matrix copied at load into row groups for <see cref="TileQ6_KRepacked"/>, in native 64-byte aligned memory
-/// (freed by <see cref="Dispose"/>): decode and prefill read one sequential stream per group and nothing is packed per
+/// (freed by <see cref="RepackedMatrix.Dispose"/>): decode and prefill read one sequential stream per group and nothing is packed per
 /// call.
 /// <para>
-/// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
+/// Layout: rows in groups of <see cref="RepackedMatrix.GroupRows"/> (8; the last group padded with zero rows), group g at
 /// <c>Base + g · GroupBytes</c>, <c>GroupBytes</c> = 1680 · Blocks rounded up to 64 (8 × 210 bytes per super-block,
 /// as in the file). First the quants of every super-block, 1536 bytes each: 16-value sub-block j as three 32-byte
 /// vectors A, B, C at <c>i · 1536 + j · 96</c>, whose bytes <c>r · 4 + t</c> hold, for row r and quant q (0..63)
@@ -21,51 +21,19 @@ namespace Whale.Kernels.Quant;
 /// <see cref="Scales"/>), then the 8 rows' F16 d (16 bytes, <see cref="D"/>).
 /// </para>
 /// <para>
-/// The source rows are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
+/// The source rows are not read again (<see cref="RepackedMatrix.DequantizeRow"/> rebuilds ggml blocks from the copy).
 /// </para>
 /// </summary>
-internal sealed unsafe class Q6_KRepacked : IDisposable
+internal sealed unsafe class Q6_KRepacked : RepackedMatrix
 {
-    /// <summary>Rows per group (the lanes of one 256-bit register in <see cref="TileQ6_KRepacked"/>).</summary>
-    public const int GroupRows = 8;
-
     /// <summary>Quant bytes of one super-block of a group.</summary>
     public const int QuantBytes = 1536;
 
     /// <summary>Scale bytes of one super-block of a group.</summary>
     public const int ScaleBytes = 128;
 
-    [ThreadStatic] private static byte[]? t_blocks;
-
-    private byte* _base;
-
-    private Q6_KRepacked(byte* data, int rows, int cols)
+    private Q6_KRepacked(int rows, int cols) : base(rows, cols, cols / 256, (cols / 256 * (long)GroupRows * 210 + 63) & ~63L)
     {
-        _base = data; Rows = rows; Cols = cols; Blocks = cols / 256;
-        GroupBytes = ((long)Blocks * GroupRows * 210 + 63) & ~63L;
-    }
-
-    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
-    public int Rows { get; }
-    /// <summary>Values per row.</summary>
-    public int Cols { get; }
-    /// <summary>256-value super-blocks per row.</summary>
-    public int Blocks { get; }
-    /// <summary>Bytes from one group to the next (a multiple of 64).</summary>
-    public long GroupBytes { get; }
-    /// <summary>Number of row groups, the padded last one included.</summary>
-    public int Groups => (Rows + GroupRows - 1) / GroupRows;
-    /// <summary>Bytes of native memory held.</summary>
-    public long ByteSize => Groups * GroupBytes;
-
-    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
-    public byte* Base
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_base == null, this);
-            return _base;
-        }
     }
 
     /// <summary>The quants of group <paramref name="g"/> (super-block i at + i · 1536; 64-byte aligned).</summary>
@@ -93,9 +61,7 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
         int nb = cols / 256;
         if (rowBytes < nb * 210L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q6_K row of {cols} values", nameof(rowBytes));
         int groups = (rows + GroupRows - 1) / GroupRows;
-        var m = new Q6_KRepacked(null, rows, cols);
-        var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * m.GroupBytes), 64);
-        m._base = mem;
+        var m = new Q6_KRepacked(rows, cols);
         byte* q = stackalloc byte[256];
         for (int g = 0; g < groups; g++)
         {
@@ -196,29 +162,13 @@ internal sealed unsafe class Q6_KRepacked : IDisposable
         }
     }
 
-    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
-    public void DequantizeRow(int row, float* dst)
-    {
-        var blocks = (BlockQ6_K*)ThreadBlocks();
-        ToBlocks(row, blocks);
-        Quantizer.DequantizeRow(Gguf.GgmlType.Q6_K, (byte*)blocks, dst, Cols);
-    }
+    /// <inheritdoc/>
+    public override Gguf.GgmlType Type => Gguf.GgmlType.Q6_K;
 
-    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
-    private byte* ThreadBlocks()
-    {
-        long bytes = Blocks * 210L;
-        var b = t_blocks;
-        if (b is null || b.Length < bytes)
-            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
-        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
-    }
+    /// <inheritdoc/>
+    protected override void WriteBlocks(int row, byte* dst) => ToBlocks(row, (BlockQ6_K*)dst);
 
-    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        byte* p = _base;
-        _base = null;
-        if (p != null) NativeMemory.AlignedFree(p);
-    }
+    /// <inheritdoc/>
+    public override void MatMul(int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+        => TileQ6_KRepacked.MatMul(this, r0, r1, a, aRowBytes, batch, y, yStride);
 }

@@ -7,53 +7,22 @@ namespace Whale.Kernels.Quant;
 
 /// <summary>
 /// A Q8_0 matrix copied at load into row groups for <see cref="TileQ8_0Repacked"/>, in native 64-byte aligned memory
-/// (freed by <see cref="Dispose"/>), so that decode and prefill read one sequential stream per thread and nothing
+/// (freed by <see cref="RepackedMatrix.Dispose"/>), so that decode and prefill read one sequential stream per thread and nothing
 /// is packed per call.
 /// <para>
-/// Layout: rows in groups of <see cref="GroupRows"/> (8; the last group padded with zero rows), group g at
+/// Layout: rows in groups of <see cref="RepackedMatrix.GroupRows"/> (8; the last group padded with zero rows), group g at
 /// <c>Base + g · GroupBytes</c>: first the quants block-major, each block as 8 slices of 32 bytes,
 /// <c>Quants(g)[i · 256 + k · 32 + r · 4 + j]</c> = quant 4k + j of block i of row 8g + r, offset to unsigned (⊕ 0x80),
 /// so that one 256-bit load holds 4 quants of each of the 8 rows (one <c>vpdpbusd</c> with a broadcast activation
 /// dword); then the scales, <c>Scales(g)[i · 8 + r]</c> = the block's F16 scale bits. 8 · 34 bytes per block of a
 /// group, as in the file (decode reads no more bytes than before), all 256-bit loads aligned. Nothing else is kept:
-/// the source rows are not read again (<see cref="DequantizeRow"/> rebuilds ggml blocks from the copy).
+/// the source rows are not read again (<see cref="RepackedMatrix.DequantizeRow"/> rebuilds ggml blocks from the copy).
 /// </para>
 /// </summary>
-internal sealed unsafe class Q8_0Repacked : IDisposable
+internal sealed unsafe class Q8_0Repacked : RepackedMatrix
 {
-    /// <summary>Rows per group (the lanes of one 256-bit register in <see cref="TileQ8_0Repacked"/>).</summary>
-    public const int GroupRows = 8;
-
-    [ThreadStatic] private static byte[]? t_blocks;
-
-    private byte* _base;
-
-    private Q8_0Repacked(byte* data, int rows, int cols, long groupBytes)
+    private Q8_0Repacked(int rows, int cols, long groupBytes) : base(rows, cols, cols / 32, groupBytes)
     {
-        _base = data; Rows = rows; Cols = cols; Blocks = cols / 32; GroupBytes = groupBytes;
-    }
-
-    /// <summary>Rows of the matrix (the padding rows of the last group not counted).</summary>
-    public int Rows { get; }
-    /// <summary>Values per row.</summary>
-    public int Cols { get; }
-    /// <summary>32-value blocks per row.</summary>
-    public int Blocks { get; }
-    /// <summary>Bytes from one group to the next (a multiple of 64).</summary>
-    public long GroupBytes { get; }
-    /// <summary>Number of row groups, the padded last one included.</summary>
-    public int Groups => (Rows + GroupRows - 1) / GroupRows;
-    /// <summary>Bytes of native memory held.</summary>
-    public long ByteSize => Groups * GroupBytes;
-
-    /// <summary>First byte of group 0; throws after <see cref="Dispose"/>.</summary>
-    public byte* Base
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_base == null, this);
-            return _base;
-        }
     }
 
     /// <summary>The offset quants of group <paramref name="g"/> (64-byte aligned).</summary>
@@ -82,8 +51,7 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
                 if (!Fp16.IsFinite(*(ushort*)(data + r * rowBytes + i * 34L))) return null;
         long groupBytes = ((long)nb * GroupRows * (32 + 2) + 63) & ~63L;
         int groups = (rows + GroupRows - 1) / GroupRows;
-        var mem = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
-        var m = new Q8_0Repacked(mem, rows, cols, groupBytes);
+        var m = new Q8_0Repacked(rows, cols, groupBytes);
         for (int g = 0; g < groups; g++)
         {
             var u = (uint*)m.Quants(g);
@@ -156,29 +124,13 @@ internal sealed unsafe class Q8_0Repacked : IDisposable
         }
     }
 
-    /// <summary>Dequantizes one row to F32, bit-identical to <see cref="Quantizer.DequantizeRow(Gguf.GgmlType, byte*, float*, int)"/> on the source row.</summary>
-    public void DequantizeRow(int row, float* dst)
-    {
-        var blocks = (BlockQ8_0*)ThreadBlocks();
-        ToBlocks(row, blocks);
-        Quantizer.DequantizeRow(Gguf.GgmlType.Q8_0, (byte*)blocks, dst, Cols);
-    }
+    /// <inheritdoc/>
+    public override Gguf.GgmlType Type => Gguf.GgmlType.Q8_0;
 
-    /// <summary>A per-thread buffer for one row of ggml blocks (grown on first use, then reused).</summary>
-    private byte* ThreadBlocks()
-    {
-        long bytes = Blocks * 34L;
-        var b = t_blocks;
-        if (b is null || b.Length < bytes)
-            t_blocks = b = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 16 << 10), pinned: true);
-        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
-    }
+    /// <inheritdoc/>
+    protected override void WriteBlocks(int row, byte* dst) => ToBlocks(row, (BlockQ8_0*)dst);
 
-    /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        byte* p = _base;
-        _base = null;
-        if (p != null) NativeMemory.AlignedFree(p);
-    }
+    /// <inheritdoc/>
+    public override void MatMul(int r0, int r1, byte* a, long aRowBytes, int batch, float* y, int yStride)
+        => TileQ8_0Repacked.MatMul(this, r0, r1, a, aRowBytes, batch, y, yStride);
 }
