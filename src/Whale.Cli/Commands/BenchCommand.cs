@@ -27,7 +27,7 @@ internal static class BenchCommand
         var noProbe = new Option<bool>("--no-probe") { Description = "skip the memory-bandwidth probe" };
         var mtp = new Option<bool>("--mtp") { Description = "tg with and without MTP speculative decoding (greedy, from --mtp-prompt; no pp or depth tests)" };
         var mtpPrompt = new Option<string>("--mtp-prompt") { Description = "user message the --mtp test answers (chat template applied)", DefaultValueFactory = _ => "What is 4821 + 379?" };
-        var repack = new Option<string>("--repack") { Description = "Q8_0 weights repacked at load or read in place: comma-separated on/off (each value loads the model again), or ab: both models loaded, repetitions alternated (same-run A/B)", DefaultValueFactory = _ => "on" };
+        var repack = new Option<string>("--repack") { Description = "Q8_0, Q4_K, Q5_K and Q6_K weights repacked at load (row-lane kernels) or read in place (llama.cpp's bits): comma-separated on/off (each value loads the model again), or ab: both models loaded, repetitions alternated (same-run A/B)", DefaultValueFactory = _ => "on" };
         var cmd = new Command("bench", "Measure prompt-processing and generation speed (llama-bench style)")
         {
             model, threads, prompt, gen, depth, reps, json, noProbe, mtp, mtpPrompt, repack,

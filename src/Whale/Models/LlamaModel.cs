@@ -54,8 +54,9 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
 
     /// <summary>
     /// Builds the model over the tensors of an open file (kept open by the caller). <paramref name="repackWeights"/>:
-    /// copy Q8_0 matrices at load into the tiles' aligned layout (same results, faster products; the mapped pages
-    /// of those tensors are released); null = yes unless the environment sets WHALE_REPACK=0.
+    /// copy Q8_0/Q4_K/Q5_K/Q6_K matrices at load into the row-lane kernels' layout (faster products in their own
+    /// summation order; the mapped pages of those tensors are released); null = yes unless the environment sets
+    /// WHALE_REPACK=0.
     /// </summary>
     public LlamaModel(GgufFile file, WorkerPool? pool = null, int maxBatch = 512, bool? repackWeights = null)
     {

@@ -60,8 +60,9 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
 
     /// <summary>
     /// Builds the model over the tensors of an open file (kept open by the caller). <paramref name="repackWeights"/>:
-    /// copy Q8_0 matrices (experts included; not the embedding table unless the output uses it) at load into the
-    /// tiles' aligned layout, same results; null = yes unless the environment sets WHALE_REPACK=0.
+    /// copy Q8_0/Q4_K/Q5_K/Q6_K matrices (experts included; not the embedding table unless the output uses it) at load
+    /// into the row-lane kernels' layout (faster, their own summation order); null = yes unless the environment sets
+    /// WHALE_REPACK=0.
     /// </summary>
     public DeepSeek2Model(GgufFile file, WorkerPool? pool = null, int maxBatch = 512, bool? repackWeights = null)
     {
