@@ -48,11 +48,7 @@ internal sealed unsafe class Q4_KRepacked : RepackedMatrix
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Q4_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
     {
-        if (data == null) throw new ArgumentNullException(nameof(data));
-        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q4_K rows need a positive multiple of 256 values, got {cols}", nameof(cols));
-        int nb = cols / 256;
-        if (rowBytes < nb * 144L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q4_K row of {cols} values", nameof(rowBytes));
+        int nb = CheckSource(data, rowBytes, rows, cols, Gguf.GgmlType.Q4_K);
         int groups = (rows + GroupRows - 1) / GroupRows;
         long groupBytes = (long)nb * (QuantBytes + MetaBytes);
         var m = new Q4_KRepacked(rows, cols);

@@ -47,11 +47,7 @@ internal sealed unsafe class Q5_KRepacked : RepackedMatrix
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Q5_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
     {
-        if (data == null) throw new ArgumentNullException(nameof(data));
-        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q5_K rows need a positive multiple of 256 values, got {cols}", nameof(cols));
-        int nb = cols / 256;
-        if (rowBytes < nb * 176L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q5_K row of {cols} values", nameof(rowBytes));
+        int nb = CheckSource(data, rowBytes, rows, cols, Gguf.GgmlType.Q5_K);
         int groups = (rows + GroupRows - 1) / GroupRows;
         var m = new Q5_KRepacked(rows, cols);
         for (int g = 0; g < groups; g++)

@@ -55,11 +55,7 @@ internal sealed unsafe class Q6_KRepacked : RepackedMatrix
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Q6_KRepacked Create(byte* data, long rowBytes, int rows, int cols)
     {
-        if (data == null) throw new ArgumentNullException(nameof(data));
-        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q6_K rows need a positive multiple of 256 values, got {cols}", nameof(cols));
-        int nb = cols / 256;
-        if (rowBytes < nb * 210L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q6_K row of {cols} values", nameof(rowBytes));
+        int nb = CheckSource(data, rowBytes, rows, cols, Gguf.GgmlType.Q6_K);
         int groups = (rows + GroupRows - 1) / GroupRows;
         var m = new Q6_KRepacked(rows, cols);
         byte* q = stackalloc byte[256];

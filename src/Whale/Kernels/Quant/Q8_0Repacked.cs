@@ -41,11 +41,7 @@ internal sealed unsafe class Q8_0Repacked : RepackedMatrix
     /// </summary>
     public static Q8_0Repacked? Create(byte* data, long rowBytes, int rows, int cols)
     {
-        if (data == null) throw new ArgumentNullException(nameof(data));
-        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q8_0 rows need a positive multiple of 32 values, got {cols}", nameof(cols));
-        int nb = cols / 32;
-        if (rowBytes < nb * 34L) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a Q8_0 row of {cols} values", nameof(rowBytes));
+        int nb = CheckSource(data, rowBytes, rows, cols, Gguf.GgmlType.Q8_0);
         for (int r = 0; r < rows; r++)
             for (int i = 0; i < nb; i++)
                 if (!Fp16.IsFinite(*(ushort*)(data + r * rowBytes + i * 34L))) return null;

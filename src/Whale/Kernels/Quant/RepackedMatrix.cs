@@ -52,6 +52,21 @@ internal abstract unsafe class RepackedMatrix : IDisposable
         }
     }
 
+    /// <summary>
+    /// Checks a Create call's source: <paramref name="rows"/> ≥ 1 rows of <paramref name="cols"/> values of
+    /// <paramref name="type"/> (a positive multiple of its block size), <paramref name="rowBytes"/> apart from
+    /// <paramref name="data"/> (not null, at least a row's bytes). Returns the blocks per row.
+    /// </summary>
+    protected static int CheckSource(byte* data, long rowBytes, int rows, int cols, GgmlType type)
+    {
+        if (data == null) throw new ArgumentNullException(nameof(data));
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        int bs = GgmlTypeTraits.BlockSize(type);
+        if (cols <= 0 || cols % bs != 0) throw new ArgumentException($"{type} rows need a positive multiple of {bs} values, got {cols}", nameof(cols));
+        if (rowBytes < GgmlTypeTraits.RowBytes(type, cols)) throw new ArgumentException($"rowBytes {rowBytes} is shorter than a {type} row of {cols} values", nameof(rowBytes));
+        return cols / bs;
+    }
+
     /// <summary>Writes row <paramref name="row"/> back as the source's ggml blocks (exactly the source row's bytes).</summary>
     protected abstract void WriteBlocks(int row, byte* dst);
 
@@ -72,6 +87,31 @@ internal abstract unsafe class RepackedMatrix : IDisposable
         byte* blocks = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b));
         WriteBlocks(row, blocks);
         Quantizer.DequantizeRow(Type, blocks, dst, Cols);
+    }
+
+    /// <summary>
+    /// Where group <paramref name="g"/>'s outputs of a product over rows [<paramref name="r0"/>, <paramref name="r1"/>)
+    /// go: straight into <paramref name="y"/> when the whole group lies in the range, else into <paramref name="tile"/>
+    /// (8 values per activation row), from which <see cref="StorePartial"/> copies the rows in range.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float* GroupOutput(int g, int r0, int r1, float* y, int yStride, float* tile, out int oStride)
+    {
+        int gr = g * GroupRows;
+        bool whole = gr >= r0 && gr + GroupRows <= r1;
+        oStride = whole ? yStride : GroupRows;
+        return whole ? y + gr : tile;
+    }
+
+    /// <summary>For a group cut by the range (or padded): copies its rows in [r0, r1) from the tile into y (a whole group: nothing).</summary>
+    internal static void StorePartial(int g, int r0, int r1, float* tile, int batch, float* y, int yStride)
+    {
+        int gr = g * GroupRows;
+        if (gr >= r0 && gr + GroupRows <= r1) return;
+        int lo = Math.Max(gr, r0), hi = Math.Min(gr + GroupRows, r1);
+        for (int b = 0; b < batch; b++)
+            for (int r = lo; r < hi; r++)
+                y[(long)b * yStride + r] = tile[b * GroupRows + r - gr];
     }
 
     /// <summary>Frees the native copy; later use throws <see cref="ObjectDisposedException"/>.</summary>

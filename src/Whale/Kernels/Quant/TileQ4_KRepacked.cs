@@ -90,10 +90,7 @@ internal static unsafe class TileQ4_KRepacked
             float* yc = y + (long)c0 * yStride;
             for (int g = g0; g < g1; g++)
             {
-                int gr = g * G;
-                bool whole = gr >= r0 && gr + G <= r1;
-                float* o = whole ? yc + gr : tile;
-                int oStride = whole ? yStride : G;
+                float* o = RepackedMatrix.GroupOutput(g, r0, r1, yc, yStride, tile, out int oStride);
                 byte* q = @base + g * groupBytes;
                 if (cn == 1)
                 {
@@ -105,11 +102,7 @@ internal static unsafe class TileQ4_KRepacked
                     Decode(q + metaOffset, nb, dec);
                     Cols<TB>(q, q + hbOffset, dec, ac, aRowBytes, sums, cn, nb, o, oStride);
                 }
-                if (whole) continue;
-                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
-                for (int b = 0; b < cn; b++)
-                    for (int r = lo; r < hi; r++)
-                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+                RepackedMatrix.StorePartial(g, r0, r1, tile, cn, yc, yStride);
             }
         }
     }

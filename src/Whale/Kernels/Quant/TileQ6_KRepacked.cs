@@ -70,10 +70,7 @@ internal static unsafe class TileQ6_KRepacked
             float* yc = y + (long)c0 * yStride;
             for (int g = g0; g < g1; g++)
             {
-                int gr = g * G;
-                bool whole = gr >= r0 && gr + G <= r1;
-                float* o = whole ? yc + gr : tile;
-                int oStride = whole ? yStride : G;
+                float* o = RepackedMatrix.GroupOutput(g, r0, r1, yc, yStride, tile, out int oStride);
                 if (cn == 1)
                 {
                     // decode: the scales decoded in registers as the group streams by (no separate pass)
@@ -84,11 +81,7 @@ internal static unsafe class TileQ6_KRepacked
                     Decode(w.Scales(g), w.D(g), nb, dec);
                     Cols(w.Quants(g), dec, ac, aRowBytes, corr, cn, nb, o, oStride);
                 }
-                if (whole) continue;
-                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
-                for (int b = 0; b < cn; b++)
-                    for (int r = lo; r < hi; r++)
-                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+                RepackedMatrix.StorePartial(g, r0, r1, tile, cn, yc, yStride);
             }
         }
     }

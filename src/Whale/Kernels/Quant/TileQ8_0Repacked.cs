@@ -78,10 +78,7 @@ internal static unsafe class TileQ8_0Repacked
             float* yc = y + (long)c0 * yStride;
             for (int g = g0; g < g1; g++)
             {
-                int gr = g * G;
-                bool whole = gr >= r0 && gr + G <= r1;
-                float* o = whole ? yc + gr : tile;
-                int oStride = whole ? yStride : G;
+                float* o = RepackedMatrix.GroupOutput(g, r0, r1, yc, yStride, tile, out int oStride);
                 if (cn <= ColTile)
                 {
                     // one pass over the group: its F16 scales converted as they stream by
@@ -94,11 +91,7 @@ internal static unsafe class TileQ8_0Repacked
                     for (int i = 0; i < nb; i++) Fp16.FiniteToFloat8(Vector128.Load((short*)h + i * G)).Store(dw + i * G);
                     Cols<Single>(w.Quants(g), dw, scratch, nb, cn, o, oStride);
                 }
-                if (whole) continue;
-                int lo = Math.Max(gr, r0), hi = Math.Min(gr + G, r1);
-                for (int b = 0; b < cn; b++)
-                    for (int r = lo; r < hi; r++)
-                        yc[(long)b * yStride + r] = tile[b * G + r - gr];
+                RepackedMatrix.StorePartial(g, r0, r1, tile, cn, yc, yStride);
             }
         }
     }
