@@ -8,12 +8,9 @@ namespace Whale.Kernels;
 /// A 2-D weight (rows x cols, row-major, in its GGUF type) used in place, with the matrix products of its type:
 /// activations are converted the way llama.cpp does (F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for
 /// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and multiplied with integer dot products.
-/// A Q8_0, Q4_K, Q5_K or Q6_K matrix can be repacked (<see cref="Repack"/>): the products and row lookups then read an aligned
-/// native copy in the repacked kernels' layout instead of the rows at <see cref="Data"/>, summed in their row-lane
-/// order (<see cref="TileQ8_0Repacked"/>, <see cref="TileQ4_KRepacked"/>, <see cref="TileQ5_KRepacked"/>,
-/// <see cref="TileQ6_KRepacked"/>; llama.cpp's
-/// bits only in place);
-/// <see cref="Dispose"/> frees that copy.
+/// A Q8_0, Q4_K, Q5_K or Q6_K matrix can be repacked (<see cref="Repack"/>): the products and row lookups then read
+/// an aligned native copy in the repacked kernels' layout instead of the rows at <see cref="Data"/>, summed in their
+/// row-lane order (<see cref="RepackedMatrix"/>; llama.cpp's bits only in place); <see cref="Dispose"/> frees that copy.
 /// </summary>
 public sealed unsafe class WeightMatrix : IDisposable
 {
