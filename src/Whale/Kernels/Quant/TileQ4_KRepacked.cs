@@ -37,6 +37,9 @@ internal static unsafe class TileQ4_KRepacked
     /// <summary>Activation rows per register tile.</summary>
     private const int ColTile = 8;
 
+    /// <summary>Bytes of one super-block of a prepared activation tile: 8 sub-blocks × <see cref="ColTile"/> rows × 32 quants.</summary>
+    private const int TileBlockBytes = 8 * ColTile * 32;
+
     /// <summary>Dwords of decoded metadata per super-block: 8 × 8 scale pairs (sc, 256·sc), 4 × 8 min pairs, 8 f32 d, 8 f32 −dmin.</summary>
     private const int DecodedFloats = 112;
 
@@ -74,12 +77,15 @@ internal static unsafe class TileQ4_KRepacked
         where TB : struct, IKBits
     {
         const int G = Q4_KRepacked.GroupRows;
-        long fit = ChunkBytes / ((long)nb * (ActBlockBytes + 16));
+        long fit = ChunkBytes / ((long)nb * (ActBlockBytes + 16 + 256));
         int chunk = batch <= fit ? batch : (int)Math.Max(ColTile, fit / ColTile * ColTile);
+        int tiles = (chunk + ColTile - 1) / ColTile;
         long sBytes = (long)chunk * nb * 16, decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
-        byte* scratch = TileScratch.Get(sBytes + decBytes + tileBytes);
-        var sums = (int*)scratch;
-        var dec = (float*)(scratch + sBytes);
+        long pBytes = (long)tiles * nb * TileBlockBytes;
+        byte* scratch = TileScratch.Get(pBytes + sBytes + decBytes + tileBytes);
+        byte* prepared = scratch;
+        var sums = (int*)(scratch + pBytes);
+        var dec = (float*)(scratch + pBytes + sBytes);
         float* tile = dec + nb * DecodedFloats;
         int g0 = r0 / G, g1 = (r1 + G - 1) / G;
         for (int c0 = 0; c0 < batch; c0 += chunk)
@@ -87,6 +93,7 @@ internal static unsafe class TileQ4_KRepacked
             int cn = Math.Min(chunk, batch - c0);
             byte* ac = a + c0 * aRowBytes;
             PrepareSums(ac, aRowBytes, cn, nb, sums);
+            if (cn > 1) PrepareQuants(ac, aRowBytes, cn, nb, prepared);
             float* yc = y + (long)c0 * yStride;
             for (int g = g0; g < g1; g++)
             {
@@ -100,7 +107,7 @@ internal static unsafe class TileQ4_KRepacked
                 else
                 {
                     Decode(q + metaOffset, nb, dec);
-                    Cols<TB>(q, q + hbOffset, dec, ac, aRowBytes, sums, cn, nb, o, oStride);
+                    Cols<TB>(q, q + hbOffset, dec, ac, aRowBytes, prepared, sums, cn, nb, o, oStride);
                 }
                 RepackedMatrix.StorePartial(g, r0, r1, tile, cn, yc, yStride);
             }
@@ -144,6 +151,24 @@ internal static unsafe class TileQ4_KRepacked
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> FifthBits<TB>(byte* hb, int j) where TB : struct, IKBits
         => TB.HasFifthBit ? Vector256.LoadAligned(hb + 32 * j) : default;
+
+    /// <summary>
+    /// The activation quants of a chunk as tiles of <see cref="ColTile"/> rows: tile t's super-block i at
+    /// prepared + (t · nb + i) · <see cref="TileBlockBytes"/>, in it sub-block j of row c at (j · 8 + c) · 32, so a
+    /// register tile finds every row's sub-block at a constant offset from one pointer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void PrepareQuants(byte* a, long aRowBytes, int batch, int nb, byte* prepared)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            var blk = (BlockQ8_K*)(a + b * aRowBytes);
+            byte* t = prepared + (long)(b / ColTile) * nb * TileBlockBytes + b % ColTile * 32;
+            for (int i = 0; i < nb; i++, blk++, t += TileBlockBytes)
+                for (int j = 0; j < 8; j++)
+                    Vector256.Load((sbyte*)blk->Qs + 32 * j).Store((sbyte*)(t + j * ColTile * 32));
+        }
+    }
 
     /// <summary>
     /// Per activation row and super-block the 8 sub-block sums from the bsums, (short)(bsums[2j] + bsums[2j+1]) as
@@ -220,24 +245,26 @@ internal static unsafe class TileQ4_KRepacked
     }
 
     /// <summary>One row group (8 weight rows) against every activation row of the chunk, <see cref="ColTile"/> at a time.</summary>
-    private static void Cols<TB>(byte* q, byte* hb, float* dec, byte* a, long arb, int* sums, int batch, int nb, float* y, int yStride)
+    private static void Cols<TB>(byte* q, byte* hb, float* dec, byte* a, long arb, byte* prepared, int* sums, int batch, int nb, float* y, int yStride)
         where TB : struct, IKBits
     {
         int b = 0;
+        long pt = (long)nb * TileBlockBytes;
         for (; b + ColTile <= batch; b += ColTile)
-            Tile<TileCount.Eight, TB>(q, hb, dec, a + b * arb, arb, sums + b * nb * 4, nb, y + (long)b * yStride, yStride);
+            Tile<TileCount.Eight, TB>(q, hb, dec, a + b * arb, arb, prepared + b / ColTile * pt, sums + b * nb * 4, nb, y + (long)b * yStride, yStride);
         byte* ab = a + b * arb;
+        byte* pb = prepared + b / ColTile * pt;
         int* sb = sums + b * nb * 4;
         float* o = y + (long)b * yStride;
         switch (batch - b)
         {
-            case 7: Tile<TileCount.Seven, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
-            case 6: Tile<TileCount.Six, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
-            case 5: Tile<TileCount.Five, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
-            case 4: Tile<TileCount.Four, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
-            case 3: Tile<TileCount.Three, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
-            case 2: Tile<TileCount.Two, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
-            case 1: Tile<TileCount.One, TB>(q, hb, dec, ab, arb, sb, nb, o, yStride); break;
+            case 7: Tile<TileCount.Seven, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            case 6: Tile<TileCount.Six, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            case 5: Tile<TileCount.Five, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            case 4: Tile<TileCount.Four, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            case 3: Tile<TileCount.Three, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            case 2: Tile<TileCount.Two, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            case 1: Tile<TileCount.One, TB>(q, hb, dec, ab, arb, pb, sb, nb, o, yStride); break;
         }
     }
 
@@ -290,7 +317,7 @@ internal static unsafe class TileQ4_KRepacked
     /// the low- and high-nibble sub-blocks go to two integer accumulators (shorter dependency chains), added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TC, TB>(byte* q, byte* hb, float* dec, byte* a, long arb, int* sums, int nb, float* y, int yStride)
+    private static void Tile<TC, TB>(byte* q, byte* hb, float* dec, byte* a, long arb, byte* tq, int* sums, int nb, float* y, int yStride)
         where TC : struct, TileCount.ICount
         where TB : struct, IKBits
     {
@@ -299,7 +326,7 @@ internal static unsafe class TileQ4_KRepacked
         long ss = nb * 4;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         byte* blk = a;
-        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, dec += DecodedFloats, blk += ActBlockBytes)
+        for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, dec += DecodedFloats, blk += ActBlockBytes, tq += TileBlockBytes)
         {
             // the group's quants are one sequential stream: ask for a super-block's 16 lines 16 KB ahead into L2
             byte* pf = q + PrefetchBytes;
@@ -311,7 +338,7 @@ internal static unsafe class TileQ4_KRepacked
             for (int p = 0; p < 4; p++)
             {
                 byte* qp = q + p * 256;
-                byte* ap = blk + 4 + 64 * p;
+                byte* ap = tq + 2 * ColTile * 32 * p;
                 var sc = Vector256.Load((short*)(dec + 16 * p));
                 var h = FifthBits<TB>(hb, 2 * p);
                 var w0 = Slice<TB>(qp, 0, false, h, lo); var w1 = Slice<TB>(qp, 1, false, h, lo);
@@ -319,15 +346,15 @@ internal static unsafe class TileQ4_KRepacked
                 var w4 = Slice<TB>(qp, 4, false, h, lo); var w5 = Slice<TB>(qp, 5, false, h, lo);
                 var w6 = Slice<TB>(qp, 6, false, h, lo); var w7 = Slice<TB>(qp, 7, false, h, lo);
                 s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
-                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
-                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, sc, split);
-                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, sc, split);
-                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, sc, split);
-                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, sc, split);
-                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, sc, split);
-                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, sc, split);
+                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, sc, split);
+                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 64, sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 96, sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 128, sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 160, sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 192, sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 224, sc, split);
                 sc = Vector256.Load((short*)(dec + 16 * p + 8));
-                ap += 32;
+                ap += ColTile * 32;
                 h = FifthBits<TB>(hb, 2 * p + 1);
                 w0 = Slice<TB>(qp, 0, true, h, lo); w1 = Slice<TB>(qp, 1, true, h, lo);
                 w2 = Slice<TB>(qp, 2, true, h, lo); w3 = Slice<TB>(qp, 3, true, h, lo);
@@ -336,17 +363,17 @@ internal static unsafe class TileQ4_KRepacked
                 if (TC.N <= 2)
                 {
                     u0 = Sub(u0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
-                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
+                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, sc, split);
                     continue;
                 }
                 s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
-                s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + arb, sc, split);
-                s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 2 * arb, sc, split);
-                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 3 * arb, sc, split);
-                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 4 * arb, sc, split);
-                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 5 * arb, sc, split);
-                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 6 * arb, sc, split);
-                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 7 * arb, sc, split);
+                s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, sc, split);
+                s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 64, sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 96, sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 128, sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 160, sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 192, sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 224, sc, split);
             }
             if (TC.N <= 2)
             {
