@@ -59,28 +59,38 @@ internal sealed unsafe class Q4_KRepacked : RepackedMatrix
             {
                 var q = (uint*)(m.Quants(g) + i * QuantBytes);
                 byte* meta = m.Meta(g) + i * MetaBytes;
-                var sc = (uint*)meta;
-                var d = (ushort*)(meta + 96);
-                var dmin = (ushort*)(meta + 112);
                 for (int r = 0; r < GroupRows; r++)
                 {
                     // padding rows: quants, scales, d and dmin 0; their outputs are never stored
-                    if (r >= valid)
-                    {
-                        for (int k = 0; k < 32; k++) q[k * GroupRows + r] = 0;
-                        for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = 0;
-                        d[r] = 0; dmin[r] = 0;
-                        continue;
-                    }
+                    if (r >= valid) { PutRow(q, meta, r, null, null, 0, 0); continue; }
                     var blk = (BlockQ4_K*)(data + (long)(g * GroupRows + r) * rowBytes) + i;
-                    var qs = (uint*)blk->Qs;
-                    for (int k = 0; k < 32; k++) q[k * GroupRows + r] = qs[k];
-                    for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = Unsafe.ReadUnaligned<uint>(blk->Scales + 4 * k);
-                    d[r] = blk->D; dmin[r] = blk->DMin;
+                    PutRow(q, meta, r, blk->Qs, blk->Scales, blk->D, blk->DMin);
                 }
             }
         }
         return m;
+    }
+
+    /// <summary>
+    /// Row <paramref name="r"/> of one super-block of a group: its 128 quant bytes into the slices <paramref name="q"/>,
+    /// its 12 scale bytes, d and dmin into <paramref name="meta"/> (null <paramref name="qs"/>: a zero padding row).
+    /// Shared with <see cref="Q5_KRepacked"/>, whose quants and metadata have this layout.
+    /// </summary>
+    internal static void PutRow(uint* q, byte* meta, int r, byte* qs, byte* scales, ushort d, ushort dmin)
+    {
+        for (int k = 0; k < 32; k++) q[k * GroupRows + r] = qs == null ? 0 : ((uint*)qs)[k];
+        for (int k = 0; k < 3; k++) ((uint*)meta)[k * GroupRows + r] = scales == null ? 0 : Unsafe.ReadUnaligned<uint>(scales + 4 * k);
+        ((ushort*)(meta + 96))[r] = d;
+        ((ushort*)(meta + 112))[r] = dmin;
+    }
+
+    /// <summary>The inverse of <see cref="PutRow"/>: row <paramref name="r"/>'s quant bytes, scale bytes, d and dmin.</summary>
+    internal static void GetRow(uint* q, byte* meta, int r, byte* qs, byte* scales, out ushort d, out ushort dmin)
+    {
+        for (int k = 0; k < 32; k++) ((uint*)qs)[k] = q[k * GroupRows + r];
+        for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(scales + 4 * k, ((uint*)meta)[k * GroupRows + r]);
+        d = ((ushort*)(meta + 96))[r];
+        dmin = ((ushort*)(meta + 112))[r];
     }
 
     /// <summary>Writes row <paramref name="row"/> back as ggml Q4_K blocks (Blocks × 144 bytes), exactly the source row.</summary>
@@ -90,13 +100,7 @@ internal sealed unsafe class Q4_KRepacked : RepackedMatrix
         int g = row / GroupRows, r = row % GroupRows;
         for (int i = 0; i < Blocks; i++, dst++)
         {
-            var q = (uint*)(Quants(g) + i * QuantBytes);
-            byte* meta = Meta(g) + i * MetaBytes;
-            var qs = (uint*)dst->Qs;
-            for (int k = 0; k < 32; k++) qs[k] = q[k * GroupRows + r];
-            for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(dst->Scales + 4 * k, ((uint*)meta)[k * GroupRows + r]);
-            dst->D = ((ushort*)(meta + 96))[r];
-            dst->DMin = ((ushort*)(meta + 112))[r];
+            GetRow((uint*)(Quants(g) + i * QuantBytes), Meta(g) + i * MetaBytes, r, dst->Qs, dst->Scales, out dst->D, out dst->DMin);
         }
     }
 

@@ -58,23 +58,17 @@ internal sealed unsafe class Q5_KRepacked : RepackedMatrix
                 var q = (uint*)(m.Quants(g) + i * QuantBytes);
                 byte* hb = m.FifthBits(g) + i * FifthBitBytes;
                 byte* meta = m.Meta(g) + i * MetaBytes;
-                var sc = (uint*)meta;
-                var d = (ushort*)(meta + 96);
-                var dmin = (ushort*)(meta + 112);
                 for (int r = 0; r < GroupRows; r++)
                 {
                     // padding rows: everything 0; their outputs are never stored
                     if (r >= valid)
                     {
-                        for (int k = 0; k < 32; k++) q[k * GroupRows + r] = 0;
+                        Q4_KRepacked.PutRow(q, meta, r, null, null, 0, 0);
                         for (int j = 0; j < 8; j++) *(uint*)(hb + j * 32 + r * 4) = 0;
-                        for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = 0;
-                        d[r] = 0; dmin[r] = 0;
                         continue;
                     }
                     var blk = (BlockQ5_K*)(data + (long)(g * GroupRows + r) * rowBytes) + i;
-                    var qs = (uint*)blk->Qs;
-                    for (int k = 0; k < 32; k++) q[k * GroupRows + r] = qs[k];
+                    Q4_KRepacked.PutRow(q, meta, r, blk->Qs, blk->Scales, blk->D, blk->DMin);
                     for (int j = 0; j < 8; j++)
                         for (int t = 0; t < 4; t++)
                         {
@@ -82,8 +76,6 @@ internal sealed unsafe class Q5_KRepacked : RepackedMatrix
                             for (int k = 0; k < 8; k++) bits |= ((blk->Qh[4 * k + t] >> j) & 1) << k;
                             hb[j * 32 + r * 4 + t] = (byte)bits;
                         }
-                    for (int k = 0; k < 3; k++) sc[k * GroupRows + r] = Unsafe.ReadUnaligned<uint>(blk->Scales + 4 * k);
-                    d[r] = blk->D; dmin[r] = blk->DMin;
                 }
             }
         }
@@ -97,20 +89,14 @@ internal sealed unsafe class Q5_KRepacked : RepackedMatrix
         int g = row / GroupRows, r = row % GroupRows;
         for (int i = 0; i < Blocks; i++, dst++)
         {
-            var q = (uint*)(Quants(g) + i * QuantBytes);
             byte* hb = FifthBits(g) + i * FifthBitBytes;
-            byte* meta = Meta(g) + i * MetaBytes;
-            var qs = (uint*)dst->Qs;
-            for (int k = 0; k < 32; k++) qs[k] = q[k * GroupRows + r];
+            Q4_KRepacked.GetRow((uint*)(Quants(g) + i * QuantBytes), Meta(g) + i * MetaBytes, r, dst->Qs, dst->Scales, out dst->D, out dst->DMin);
             for (int l = 0; l < 32; l++)
             {
                 int k = l / 4, t = l % 4, bits = 0;
                 for (int j = 0; j < 8; j++) bits |= ((hb[j * 32 + r * 4 + t] >> k) & 1) << j;
                 dst->Qh[l] = (byte)bits;
             }
-            for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(dst->Scales + 4 * k, ((uint*)meta)[k * GroupRows + r]);
-            dst->D = ((ushort*)(meta + 96))[r];
-            dst->DMin = ((ushort*)(meta + 112))[r];
         }
     }
 

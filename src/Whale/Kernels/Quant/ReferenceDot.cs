@@ -163,24 +163,7 @@ internal static unsafe class ReferenceDot
     {
         float acc = 0;
         for (int i = 0; i < n / 256; i++, x++, y++)
-        {
-            int sum = 0, imin = 0;
-            for (int j = 0; j < 8; j++)
-            {
-                Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
-                int isum = 0;
-                for (int l = 0; l < 32; l++)
-                {
-                    byte b = x->Qs[32 * (j / 2) + l];
-                    isum += (j % 2 == 0 ? b & 0xF : b >> 4) * y->Qs[32 * j + l];
-                }
-                sum += sc * isum;
-                imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
-            }
-            float f = sum * Fp16.ToFloat(x->D);
-            f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(x->DMin), f);
-            acc = MathF.FusedMultiplyAdd(f, y->D, acc);
-        }
+            acc = RowLaneSuperBlock(x->D, x->DMin, x->Scales, x->Qs, null, y, acc);
         return acc;
     }
 
@@ -192,26 +175,31 @@ internal static unsafe class ReferenceDot
     {
         float acc = 0;
         for (int i = 0; i < n / 256; i++, x++, y++)
-        {
-            int sum = 0, imin = 0;
-            for (int j = 0; j < 8; j++)
-            {
-                Quantizer.ScaleMinK4(j, x->Scales, out int sc, out int m);
-                int isum = 0;
-                for (int l = 0; l < 32; l++)
-                {
-                    byte b = x->Qs[32 * (j / 2) + l];
-                    int q = (j % 2 == 0 ? b & 0xF : b >> 4) | (((x->Qh[l] >> j) & 1) << 4);
-                    isum += q * y->Qs[32 * j + l];
-                }
-                sum += sc * isum;
-                imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
-            }
-            float f = sum * Fp16.ToFloat(x->D);
-            f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(x->DMin), f);
-            acc = MathF.FusedMultiplyAdd(f, y->D, acc);
-        }
+            acc = RowLaneSuperBlock(x->D, x->DMin, x->Scales, x->Qs, x->Qh, y, acc);
         return acc;
+    }
+
+    /// <summary>One Q4_K/Q5_K super-block in the row-lane order, added to acc (<paramref name="qh"/>: Q5_K's fifth bits, or null).</summary>
+    private static float RowLaneSuperBlock(ushort d, ushort dmin, byte* scales, byte* qs, byte* qh, BlockQ8_K* y, float acc)
+    {
+        int sum = 0, imin = 0;
+        for (int j = 0; j < 8; j++)
+        {
+            Quantizer.ScaleMinK4(j, scales, out int sc, out int m);
+            int isum = 0;
+            for (int l = 0; l < 32; l++)
+            {
+                byte b = qs[32 * (j / 2) + l];
+                int q = j % 2 == 0 ? b & 0xF : b >> 4;
+                if (qh != null) q |= ((qh[l] >> j) & 1) << 4;
+                isum += q * y->Qs[32 * j + l];
+            }
+            sum += sc * isum;
+            imin += m * (short)(y->BSums[2 * j] + y->BSums[2 * j + 1]);
+        }
+        float f = sum * Fp16.ToFloat(d);
+        f = MathF.FusedMultiplyAdd(imin, -Fp16.ToFloat(dmin), f);
+        return MathF.FusedMultiplyAdd(f, y->D, acc);
     }
 
     public static float Q5_KQ8_K(BlockQ5_K* x, BlockQ8_K* y, int n)
