@@ -10,16 +10,16 @@ using Whale.Tests.TestData;
 namespace Whale.Tests.Models;
 
 /// <summary>
-/// Q4_K_M files (Q4_K and Q6_K matrices) and Q5_K files with their weights repacked at load (<see cref="TileQ4_KRepacked"/>,
-/// <see cref="TileQ5_KRepacked"/>, <see cref="TileQ6_KRepacked"/>, row-lane order): logits within float rounding of the
-/// same file read in place and of llama.cpp, every K-quant matrix but the looked-up embedding table repacked,
-/// batch-independent paged steps, and the copies freed with the model.
+/// Q8_0, Q4_K_M (Q4_K and Q6_K matrices) and Q5_K files with their weights repacked at load (<see cref="TileQ8_0Repacked"/>,
+/// <see cref="TileQ4_KRepacked"/>, <see cref="TileQ5_KRepacked"/>, <see cref="TileQ6_KRepacked"/>, row-lane order): logits
+/// within float rounding of the same file read in place (and, for the K-quants, of llama.cpp), every matrix but the
+/// looked-up embedding table repacked, batch-independent paged steps, and the K-quant copies freed with the model.
 /// </summary>
 public class LlamaModelKQuantRepackTests
 {
     private const string Prompt = "<｜User｜>Why is the sky blue? Explain like I am five, then give the physics: Rayleigh scattering, 1/λ⁴.<｜Assistant｜><think>\n";
 
-    private static bool Supported => TileQ4_KRepacked.IsSupported && TileQ5_KRepacked.IsSupported && TileQ6_KRepacked.IsSupported;
+    private static bool Supported => TileQ8_0Repacked.IsSupported && TileQ4_KRepacked.IsSupported && TileQ5_KRepacked.IsSupported && TileQ6_KRepacked.IsSupported;
 
     /// <summary>All logits of a 21-token prompt (tiles), then of 6 single-token steps (batch 1).</summary>
     private static float[] Run(LlamaModel model, int[] prompt, int steps)
@@ -45,6 +45,8 @@ public class LlamaModelKQuantRepackTests
     [InlineData("qwen2", "tiny", GgmlType.Q4_K, true)]
     [InlineData("llama", "small", GgmlType.Q4_K, true)]
     [InlineData("qwen2", "tiny", GgmlType.Q5_K, false)]
+    [InlineData("qwen2", "tiny", GgmlType.Q8_0, false)]
+    [InlineData("llama", "small", GgmlType.Q8_0, false)]
     public void RepackedLogitsMatchInPlaceLogits(string arch, string preset, GgmlType type, bool mixed)
     {
         string path = SyntheticModels.Get(arch, type, preset, mixed);
@@ -77,16 +79,18 @@ public class LlamaModelKQuantRepackTests
     }
 
     /// <summary>
-    /// Continuous batching on a Q4_K_M file: three sequences in one paged step (prompts of 12 and 5 tokens and a single
+    /// Continuous batching on a Q8_0 and a Q4_K_M file: three sequences in one paged step (prompts of 12 and 5 tokens and a single
     /// token: 18 activation rows) give each sequence the logits it gets in a step of its own, bit for bit, repacked
     /// (one kernel for every batch) and in place (llama.cpp's vec_dot order for every batch).
     /// </summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void PagedBatchedStepEqualsEachSequenceAlone(bool repack)
+    [InlineData(GgmlType.Q4_K, true, true)]
+    [InlineData(GgmlType.Q4_K, true, false)]
+    [InlineData(GgmlType.Q8_0, false, true)]
+    [InlineData(GgmlType.Q8_0, false, false)]
+    public void PagedBatchedStepEqualsEachSequenceAlone(GgmlType type, bool mixed, bool repack)
     {
-        string path = SyntheticModels.Get("qwen2", GgmlType.Q4_K, mixed: true);
+        string path = SyntheticModels.Get("qwen2", type, mixed: mixed);
         using var file = GgufFile.Open(path);
         using var pool = new WorkerPool(2);
         using var llama = new LlamaModel(file, pool, maxBatch: 32, repackWeights: repack);

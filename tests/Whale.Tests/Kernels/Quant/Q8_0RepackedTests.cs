@@ -197,17 +197,7 @@ public unsafe class Q8_0RepackedTests
             Assert.True(packed.Repack());
             Assert.Equal(Q8_0Repacked.GroupRows, packed.RowAlignment);
             foreach (int batch in new[] { 1, 2, 7, 20 })
-            {
-                var x = new float[batch * n];
-                for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-                var y = new float[batch * rows];
-                var y2 = new float[batch * rows];
-                var qx = new byte[packed.ActivationRowBytes * batch];
-                packed.MatMul(pool, x, batch, y, qx);
-                packed.MatMul(qx, batch, y2, 0, rows);   // one call over all rows, on this thread
-                Assert.Equal(y2.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
-                AssertSame(packed, inPlace, qx, batch, 0, rows);
-            }
+                AssertSame(packed, inPlace, RepackedChecks.PoolSplitEqualsOneCall(packed, pool, rng, batch), batch, 0, rows);
         }
     }
 
@@ -223,14 +213,7 @@ public unsafe class Q8_0RepackedTests
             using var packed = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
             var inPlace = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
             Assert.True(packed.Repack());
-            var got = new float[n];
-            var expected = new float[n];
-            for (int r = 0; r < rows; r++)
-            {
-                packed.DequantizeRow(r, got);
-                inPlace.DequantizeRow(r, expected);
-                Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), got.Select(BitConverter.SingleToInt32Bits));
-            }
+            RepackedChecks.RowsDequantizeAsInPlace(packed, inPlace);
         }
     }
 
