@@ -97,33 +97,11 @@ public unsafe class KQuantRepackedTests
     private static void AssertSame(WeightMatrix packed, WeightMatrix inPlace, byte[] a, int batch, int r0, int r1)
     {
         var t = packed.Type;
-        int rows = packed.Rows, n = packed.Cols, nb = n / 256;
-        long rb = packed.RowBytes, arb = packed.ActivationRowBytes;
-        var y = new float[batch * rows];
-        var y2 = new float[batch * rows];
-        Array.Fill(y, float.NaN);
-        Array.Fill(y2, float.NaN);
-        packed.MatMul(a, batch, y, r0, r1);
-        inPlace.MatMul(a, batch, y2, r0, r1);
-        fixed (byte* pa = a)
-            for (int b = 0; b < batch; b++)
-                for (int r = 0; r < rows; r++)
-                {
-                    int i = b * rows + r;
-                    if (r < r0 || r >= r1)
-                    {
-                        Assert.True(float.IsNaN(y[i]), $"row {r} outside [{r0}, {r1}) was written");
-                        continue;
-                    }
-                    byte* wr = inPlace.Data + r * rb;
-                    byte* ar = pa + b * arb;
-                    float expected = RowLane(t, wr, ar, n);
-                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[i]), $"{t} repacked n={n} rows={rows} batch={batch} r={r} b={b}: {y[i]:R} vs {expected:R}");
-                    float ggml = Ggml(t, wr, ar, n);
-                    Assert.True(BitConverter.SingleToInt32Bits(ggml) == BitConverter.SingleToInt32Bits(y2[i]), $"{t} in place n={n} rows={rows} batch={batch} r={r} b={b}: {y2[i]:R} vs {ggml:R}");
-                    double bound = (2 * nb + 16) * Math.Pow(2, -23) * AbsTerms(t, wr, ar, n) + 1e-37;
-                    Assert.True(Math.Abs((double)y[i] - y2[i]) <= bound, $"{t} n={n} r={r} b={b}: repacked {y[i]:R} vs in place {y2[i]:R} (bound {bound:E2})");
-                }
+        int n = packed.Cols, nb = n / 256;
+        RepackedChecks.AssertProducts(packed, inPlace, a, batch, r0, r1,
+            (w, x) => RowLane(t, (byte*)w, (byte*)x, n),
+            (w, x) => Ggml(t, (byte*)w, (byte*)x, n),
+            (w, x) => (2 * nb + 16) * Math.Pow(2, -23) * AbsTerms(t, (byte*)w, (byte*)x, n) + 1e-37);
     }
 
     [Theory]

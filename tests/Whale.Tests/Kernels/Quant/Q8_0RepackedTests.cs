@@ -43,34 +43,12 @@ public unsafe class Q8_0RepackedTests
     /// </summary>
     private static void AssertSame(WeightMatrix packed, WeightMatrix inPlace, byte[] a, int batch, int r0, int r1)
     {
-        int rows = packed.Rows, n = packed.Cols;
-        long rb = packed.RowBytes;
-        var y = new float[batch * rows];
-        var y2 = new float[batch * rows];
-        Array.Fill(y, float.NaN);
-        Array.Fill(y2, float.NaN);
-        packed.MatMul(a, batch, y, r0, r1);
-        inPlace.MatMul(a, batch, y2, r0, r1);
-        fixed (byte* pa = a)
-            for (int b = 0; b < batch; b++)
-                for (int r = 0; r < rows; r++)
-                {
-                    int i = b * rows + r;
-                    if (r < r0 || r >= r1)
-                    {
-                        Assert.True(float.IsNaN(y[i]), $"row {r} outside [{r0}, {r1}) was written");
-                        continue;
-                    }
-                    var wr = (BlockQ8_0*)(inPlace.Data + r * rb);
-                    var ar = (BlockQ8_0*)(pa + b * rb);
-                    float expected = ReferenceDot.Q8_0Q8_0RowLane(wr, ar, n);
-                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[i]), $"repacked n={n} rows={rows} batch={batch} r={r} b={b}: {y[i]:R} vs {expected:R}");
-                    float ggml = VecDot.Q8_0Q8_0(wr, ar, n);
-                    Assert.True(BitConverter.SingleToInt32Bits(ggml) == BitConverter.SingleToInt32Bits(y2[i]), $"in place n={n} rows={rows} batch={batch} r={r} b={b}: {y2[i]:R} vs {ggml:R}");
-                    if (HasMin(ar, n)) continue;   // ggml's sign trick wraps on −128 activation quants; the repacked sum does not
-                    double bound = (n / 32 + 4) * Math.Pow(2, -23) * AbsTerms(wr, ar, n) + 1e-37;
-                    Assert.True(Math.Abs((double)y[i] - y2[i]) <= bound, $"n={n} r={r} b={b}: repacked {y[i]:R} vs in place {y2[i]:R} (bound {bound:E2})");
-                }
+        int n = packed.Cols;
+        RepackedChecks.AssertProducts(packed, inPlace, a, batch, r0, r1,
+            (w, x) => ReferenceDot.Q8_0Q8_0RowLane((BlockQ8_0*)w, (BlockQ8_0*)x, n),
+            (w, x) => VecDot.Q8_0Q8_0((BlockQ8_0*)w, (BlockQ8_0*)x, n),
+            // ggml's sign trick wraps on −128 activation quants; the repacked sum does not: not compared there
+            (w, x) => HasMin((BlockQ8_0*)x, n) ? double.PositiveInfinity : (n / 32 + 4) * Math.Pow(2, -23) * AbsTerms((BlockQ8_0*)w, (BlockQ8_0*)x, n) + 1e-37);
     }
 
     /// <summary>Σ |w·a| · |dw·da| over all products: the scale of the rounding differences between two summation orders.</summary>

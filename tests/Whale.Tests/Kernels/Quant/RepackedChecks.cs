@@ -23,6 +23,42 @@ internal static class RepackedChecks
         return qx;
     }
 
+    /// <summary>
+    /// y over [r0, r1) from the repacked matrix equals <paramref name="rowLane"/>(weight row, activation row) per output
+    /// bit for bit; the same matrix read in place equals <paramref name="ggml"/> (llama.cpp's row dot) bit for bit; the two
+    /// differ by no more than <paramref name="bound"/> (+∞: not compared); rows outside the range are untouched.
+    /// </summary>
+    public static unsafe void AssertProducts(WeightMatrix packed, WeightMatrix inPlace, byte[] a, int batch, int r0, int r1,
+        Func<nint, nint, float> rowLane, Func<nint, nint, float> ggml, Func<nint, nint, double> bound)
+    {
+        int rows = packed.Rows, n = packed.Cols;
+        long rb = packed.RowBytes, arb = packed.ActivationRowBytes;
+        var y = new float[batch * rows];
+        var y2 = new float[batch * rows];
+        Array.Fill(y, float.NaN);
+        Array.Fill(y2, float.NaN);
+        packed.MatMul(a, batch, y, r0, r1);
+        inPlace.MatMul(a, batch, y2, r0, r1);
+        fixed (byte* pa = a)
+            for (int b = 0; b < batch; b++)
+                for (int r = 0; r < rows; r++)
+                {
+                    int i = b * rows + r;
+                    if (r < r0 || r >= r1)
+                    {
+                        Assert.True(float.IsNaN(y[i]), $"row {r} outside [{r0}, {r1}) was written");
+                        continue;
+                    }
+                    nint wr = (nint)(inPlace.Data + r * rb), ar = (nint)(pa + b * arb);
+                    float expected = rowLane(wr, ar);
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[i]), $"{packed.Type} repacked n={n} rows={rows} batch={batch} r={r} b={b}: {y[i]:R} vs {expected:R}");
+                    float reference = ggml(wr, ar);
+                    Assert.True(BitConverter.SingleToInt32Bits(reference) == BitConverter.SingleToInt32Bits(y2[i]), $"{packed.Type} in place n={n} rows={rows} batch={batch} r={r} b={b}: {y2[i]:R} vs {reference:R}");
+                    double d = bound(wr, ar);
+                    Assert.True(double.IsPositiveInfinity(d) || Math.Abs((double)y[i] - y2[i]) <= d, $"{packed.Type} n={n} r={r} b={b}: repacked {y[i]:R} vs in place {y2[i]:R} (bound {d:E2})");
+                }
+    }
+
     /// <summary>Every row dequantized from the repacked copy equals the same row dequantized in place, bit for bit.</summary>
     public static void RowsDequantizeAsInPlace(WeightMatrix packed, WeightMatrix inPlace)
     {
