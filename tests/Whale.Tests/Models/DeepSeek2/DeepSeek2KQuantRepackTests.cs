@@ -39,21 +39,13 @@ public class DeepSeek2KQuantRepackTests(DeepSeek2Fixture fx, ITestOutputHelper o
         Assert.Equal(Supported ? kquants.Count - 1 : 0, kquants.Count(m => m.IsRepacked));
         Assert.DoesNotContain(mi.Matrices(), m => m.IsRepacked);
         var tokens = packed.Tokenizer.Encode(DeepSeek2Fixture.Prompt, addSpecial: true, parseSpecial: true)[..40];
-        var a = Run(mp, tokens);
-        var b = Run(mi, tokens);
+        var a = DeepSeek2RepackTests.Run(mp, tokens);
+        var b = DeepSeek2RepackTests.Run(mi, tokens);
         // per position: max|diff| / max|logit|
         int V = mp.Config.VocabSize;
         var rel = new double[a.Length / V];
         for (int pos = 0; pos < rel.Length; pos++)
-        {
-            double maxDiff = 0, maxAbs = 0;
-            for (int i = pos * V; i < (pos + 1) * V; i++)
-            {
-                maxDiff = Math.Max(maxDiff, Math.Abs((double)a[i] - b[i]));
-                maxAbs = Math.Max(maxAbs, Math.Abs((double)b[i]));
-            }
-            rel[pos] = maxDiff / maxAbs;
-        }
+            rel[pos] = Parity.MaxRelativeDiff(a.AsSpan(pos * V, V), b.AsSpan(pos * V, V));
         output.WriteLine($"{preset} Q4_K_M repacked vs in place, per position: {string.Join(" ", rel.Select(r => r.ToString("E1", System.Globalization.CultureInfo.InvariantCulture)))}");
         // Until the first expert flip the positions agree to float rounding; after it the cache differs and every
         // later position by ~1e-2, and a position whose own routing flips by up to ~0.3 (measured: one of 44 in
@@ -62,7 +54,7 @@ public class DeepSeek2KQuantRepackTests(DeepSeek2Fixture fx, ITestOutputHelper o
         var sorted = rel.Order().ToArray();
         Assert.True(sorted[sorted.Length / 2] <= Tolerance, $"median max|diff|/max|logit| = {sorted[sorted.Length / 2]:E2}");
         Assert.True(rel.Count(r => r > Tolerance) <= 2, $"{rel.Count(r => r > Tolerance)} positions above {Tolerance:E0}");
-        Assert.Equal(a, Run(mp, tokens));   // deterministic
+        Assert.Equal(a, DeepSeek2RepackTests.Run(mp, tokens));   // deterministic
     }
 
     [Theory]
@@ -81,17 +73,5 @@ public class DeepSeek2KQuantRepackTests(DeepSeek2Fixture fx, ITestOutputHelper o
         output.WriteLine($"{preset} Q4_K_M repacked vs llama.cpp: {tokens.Length} tokens, max|diff|/max|logit| = {rel:E2}");
         Assert.True(rel <= Tolerance, $"{preset} Q4_K_M repacked: max|diff|/max|logit| = {rel:E2} > {Tolerance:E0}");
         Assert.Equal(LlamaCppReference.ArgMax(theirs), LlamaCppReference.ArgMax(ours));
-    }
-
-    /// <summary>All logits of the prompt (micro-batches of 32 and 8 rows), then of 4 single-token steps.</summary>
-    private static float[] Run(DeepSeek2Model m, int[] prompt)
-    {
-        int V = m.Config.VocabSize;
-        var cache = m.CreateCache(64);
-        var logits = new float[(prompt.Length + 4) * V];
-        m.Forward(prompt, cache, logits.AsSpan(0, prompt.Length * V), allLogits: true);
-        for (int i = 0; i < 4; i++)
-            m.Forward([prompt[i + 3]], cache, logits.AsSpan((prompt.Length + i) * V, V));
-        return logits;
     }
 }
