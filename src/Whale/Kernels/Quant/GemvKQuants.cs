@@ -196,14 +196,7 @@ internal static unsafe class GemvKQuants
     {
         float dmin = nyd * Fp16.ToFloat(*(ushort*)(x + 2));
         // mins are bytes 8-15 of the unpacked scales: 6-bit values from scale bytes 4-11
-        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8));
-        var prod = Sse2.MultiplyAddAdjacent(mins, s32);
-        if (q5)
-        {
-            int hs = prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3);
-            return Vector128.CreateScalarUnsafe(MathF.FusedMultiplyAdd(dmin, hs, accM.ToScalar()));
-        }
-        return Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
+        return MinsSmall(Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(sm, 8)), s32, dmin, q5, accM);
     }
 
     /// <summary>
