@@ -93,12 +93,12 @@ public class ProtectionTests
         try
         {
             var server = typeof(TestServer).GetField("_server", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(s) as WhaleServer;
-            var running = s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 30, logit_bias = s.BanEog() });
+            var running = s.PostAsync("/v1/chat/completions", new { model = "tiny", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = RunningTokens, logit_bias = s.BanEog() });
             await WaitUntil(() => s.TinyEngine.GetStats().RunningRequests == 1);
             var stop = server!.StopAsync();
             var (code, first) = await running;
             Assert.Equal(200, code);
-            Assert.Equal(30, first.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(RunningTokens, first.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
             Assert.Equal("length", first.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
             await stop;
             Assert.Throws<EngineUnavailableException>(() => s.TinyEngine.Submit(new EngineRequest([1, 2, 3], new GenerationOptions())));
@@ -109,10 +109,20 @@ public class ProtectionTests
         }
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
+    /// <summary>
+    /// Tokens of the request the shutdown test lets run: long enough that polling sees it running (with faster kernels
+    /// 30 tokens of the tiny model could start and finish between two 10 ms polls), short enough to finish quickly.
+    /// </summary>
+    private const int RunningTokens = 300;
+
+    /// <summary>Polls <paramref name="condition"/> without sleeping (a state lasting well under a timer tick is still seen), up to 5 s.</summary>
+    private static Task WaitUntil(Func<bool> condition)
     {
-        for (int i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var spin = new SpinWait();
+        while (!condition() && sw.Elapsed < TimeSpan.FromSeconds(5)) spin.SpinOnce(sleep1Threshold: -1);
         Assert.True(condition());
+        return Task.CompletedTask;
     }
 
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
