@@ -45,6 +45,45 @@ internal static unsafe class Attention
         }
     }
 
+    /// <summary>Fixed cost of one (token, head) pair in <see cref="SplitCausal"/>, in cache positions (q rounding, output, calls).</summary>
+    private const int PairCost = 64;
+
+    /// <summary>
+    /// Jobs [start, end) of worker <paramref name="index"/> of <paramref name="count"/> when the (token, head) pairs of a
+    /// batch, token-major (job = t · heads + h), are split by cost rather than by count: a pair of token t reads
+    /// positions[t] + 1 cache rows, so under causal attention later tokens cost more and an even split by count gives
+    /// the last worker most of the work. Boundaries fall on multiples of <paramref name="group"/> heads (a GQA group,
+    /// which <see cref="Heads"/> computes together) and every job goes to exactly one worker.
+    /// </summary>
+    public static (int start, int end) SplitCausal(ReadOnlySpan<int> positions, int heads, int group, int index, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(group, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if ((uint)index >= (uint)count) throw new ArgumentOutOfRangeException(nameof(index));
+        long total = 0;
+        foreach (int p in positions) total += (p + 1L + PairCost) * heads;
+        return (Boundary(positions, heads, group, total * index / count), Boundary(positions, heads, group, total * (index + 1) / count));
+    }
+
+    /// <summary>The first job whose preceding jobs cost at least <paramref name="target"/> (rounded up to a group boundary).</summary>
+    private static int Boundary(ReadOnlySpan<int> positions, int heads, int group, long target)
+    {
+        long before = 0;
+        for (int t = 0; t < positions.Length; t++)
+        {
+            long w = positions[t] + 1L + PairCost, tokenCost = w * heads;
+            if (before + tokenCost >= target)
+            {
+                long h = target <= before ? 0 : (target - before + w - 1) / w;
+                h = (h + group - 1) / group * group;
+                return h >= heads ? (t + 1) * heads : t * heads + (int)h;
+            }
+            before += tokenCost;
+        }
+        return positions.Length * heads;
+    }
+
     /// <summary>Zeroes V columns [n, nPad) of every kv head (the padding V·p reads).</summary>
     public static void ClearPadding(int kvHeads, int headDim, int n, int nPad, float* vt, int rowsCap)
     {

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Whale.Kernels;
 
 /// <summary>RMSNorm as ggml computes it: float squares summed in double, y = x / sqrt(mean + eps) * w.</summary>
@@ -11,14 +13,10 @@ public static class RmsNorm
         for (int i = 0; i < x.Length; i++) sum += x[i] * x[i];   // float product, double sum (as ggml)
         float mean = (float)(sum / x.Length);
         float scale = 1.0f / MathF.Sqrt(mean + eps);
-        if (weight.IsEmpty)
-        {
-            for (int i = 0; i < x.Length; i++) y[i] = x[i] * scale;
-        }
-        else
-        {
-            for (int i = 0; i < x.Length; i++) y[i] = x[i] * scale * weight[i];
-        }
+        // (x · scale) · w per element, as the scalar loop did: vectorized products, same roundings
+        var yx = y[..x.Length];
+        TensorPrimitives.Multiply(x, scale, yx);
+        if (!weight.IsEmpty) TensorPrimitives.Multiply(yx, weight[..x.Length], yx);
     }
 
     /// <summary>Normalizes <paramref name="rows"/> consecutive rows of <paramref name="dim"/> values.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Whale.Gguf;
 using Whale.Kernels;
 using Whale.Models.Paged;
@@ -51,6 +52,13 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     private float[] _pkf = [], _pvt = [];
     private int _pgMaxCap;
     private readonly Action<int, int> _pcvBody, _patBody;
+    // Row-wise work on the pool, the same arithmetic per row as one thread would do: q/k/v bias + RoPE + cache store
+    // (_qkvBody, for layer _atLayer) and residual add + RMSNorm (_normBody).
+    private readonly Action<int, int> _qkvBody, _normBody;
+    private readonly int[] _pos;         // positions of the current (non-paged) batch's tokens
+    private bool _nmAdd;
+    private float[]? _nmBias, _nmWeight;
+    private int _nmRows;
 
     /// <summary>
     /// Builds the model over the tensors of an open file (kept open by the caller). <paramref name="repackWeights"/>:
@@ -115,6 +123,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _cos = new float[maxBatch * c.RopeDim / 2];
         _sin = new float[maxBatch * c.RopeDim / 2];
         _last = new float[c.EmbedDim];
+        _pos = new int[maxBatch];
         _scores = new float[_pool.WorkerCount][];
         _qx = [];
         _mmBody = MatMulWorker;
@@ -124,6 +133,8 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _cvBody = ConvertKvWorker;
         _pcvBody = PagedConvertWorker;
         _patBody = PagedAttentionWorker;
+        _qkvBody = QkvWorker;
+        _normBody = NormWorker;
     }
 
     public ModelConfig Config { get; }
@@ -149,49 +160,44 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         EnsureKvBuffers(cache.ContextSize);
         for (int t = 0; t < T; t++) _rope.Angles(pos0 + t, _cos.AsSpan(t * half, half), _sin.AsSpan(t * half, half));
 
+        for (int t = 0; t < T; t++) _pos[t] = pos0 + t;
+        _atT = T; _atStart = pos0; _atCache = cache;
+
+        bool pending = false;   // _h holds the previous layer's FFN output, not yet added to _x
         for (int l = 0; l < c.NumLayers; l++)
         {
             var L = _layers[l];
-            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
-            MatMul(L.Wq, _h, T, _q); AddBias(_q, L.Bq, T);   // q: [T, H*D]
-            MatMul(L.Wk, _h, T, _k, sameInput: true); AddBias(_k, L.Bk, T);   // k: [T, Hkv*D]
-            MatMul(L.Wv, _h, T, _v, sameInput: true); AddBias(_v, L.Bv, T);   // v: [T, Hkv*D]
-            for (int t = 0; t < T; t++)
-            {
-                var cos = _cos.AsSpan(t * half, half);
-                var sin = _sin.AsSpan(t * half, half);
-                _rope.Apply(_q.AsSpan(t * qDim, qDim), c.NumHeads, c.HeadDim, cos, sin);
-                _rope.Apply(_k.AsSpan(t * kvDim, kvDim), c.NumKvHeads, c.HeadDim, cos, sin);
-            }
-            // cache rows are F16, as llama.cpp's default cache type
-            ToHalf(_k.AsSpan(0, T * kvDim), cache.K(l, pos0, T));
-            ToHalf(_v.AsSpan(0, T * kvDim), cache.V(l, pos0, T));
-
-            _atLayer = l; _atT = T; _atStart = pos0; _atCache = cache;
+            ResidualNorm(pending, null, L.AttnNorm, T);          // x += h; h = norm(x)
+            MatMul(L.Wq, _h, T, _q);                             // q: [T, H*D]
+            MatMul(L.Wk, _h, T, _k, sameInput: true);            // k: [T, Hkv*D]
+            MatMul(L.Wv, _h, T, _v, sameInput: true);            // v: [T, Hkv*D]
+            _atLayer = l;
+            RunRows(_qkvBody, T);                                // biases, RoPE, F16 cache rows
             _pool.Run(_cvBody);
             _pool.Run(_atBody);                                  // att: [T, H*D]
 
-            MatMul(L.Wo, _att, T, _h); AddBias(_h, L.Bo, T);
-            Add(_x, _h, T * E);
-
-            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
+            MatMul(L.Wo, _att, T, _h);
+            ResidualNorm(true, L.Bo, L.FfnNorm, T);              // x += h + bo; h = norm(x)
             MatMul(L.Gate, _h, T, _ff1);                         // [T, F]
             MatMul(L.Up, _h, T, _ff2, sameInput: true);
             SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * c.FfnDim), _ff2);
             MatMul(L.Down, _ff1, T, _h);
-            Add(_x, _h, T * E);
+            pending = true;
         }
         cache.Length = pos0 + T;
+        _atCache = null;
         if (!wantLogits) return;
 
         if (allLogits)
         {
-            RmsNorm.ApplyRows(_x, _outputNorm, c.RmsEps, _h, T, E);
+            ResidualNorm(pending, null, _outputNorm, T);
             fixed (float* y = logits) MatMul(_output, _h, T, y);
         }
         else
         {
-            RmsNorm.Apply(_x.AsSpan((T - 1) * E, E), _outputNorm, c.RmsEps, _last);
+            var x = _x.AsSpan((T - 1) * E, E);
+            if (pending) TensorPrimitives.Add(x, _h.AsSpan((T - 1) * E, E), x);
+            RmsNorm.Apply(x, _outputNorm, c.RmsEps, _last);
             fixed (float* y = logits) MatMul(_output, _last, 1, y);
         }
     }
@@ -249,40 +255,37 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _pgMaxCap = maxCap;
         _pgBatch = b; _pgCache = cache;
 
+        _atT = T;
+        bool pending = false;   // _h holds the previous layer's FFN output, not yet added to _x
         for (int l = 0; l < c.NumLayers; l++)
         {
             var L = _layers[l];
-            RmsNorm.ApplyRows(_x, L.AttnNorm, c.RmsEps, _h, T, E);
-            MatMul(L.Wq, _h, T, _q); AddBias(_q, L.Bq, T);
-            MatMul(L.Wk, _h, T, _k, sameInput: true); AddBias(_k, L.Bk, T);
-            MatMul(L.Wv, _h, T, _v, sameInput: true); AddBias(_v, L.Bv, T);
-            var kl = cache.K(l);
-            var vl = cache.V(l);
-            for (int t = 0; t < T; t++)
-            {
-                var cos = _cos.AsSpan(t * half, half);
-                var sin = _sin.AsSpan(t * half, half);
-                _rope.Apply(_q.AsSpan(t * qDim, qDim), c.NumHeads, c.HeadDim, cos, sin);
-                _rope.Apply(_k.AsSpan(t * kvDim, kvDim), c.NumKvHeads, c.HeadDim, cos, sin);
-                int pos = b.Positions[t];
-                long slot = (long)b.SeqBlocks[b.TokenSeq[t]][pos / bs] * bs + pos % bs;
-                ToHalf(_k.AsSpan(t * kvDim, kvDim), kl.AsSpan((int)(slot * kvDim), kvDim));
-                ToHalf(_v.AsSpan(t * kvDim, kvDim), vl.AsSpan((int)(slot * kvDim), kvDim));
-            }
-            _atLayer = l; _atT = T;
+            ResidualNorm(pending, null, L.AttnNorm, T);
+            MatMul(L.Wq, _h, T, _q);
+            MatMul(L.Wk, _h, T, _k, sameInput: true);
+            MatMul(L.Wv, _h, T, _v, sameInput: true);
+            _atLayer = l;
+            RunRows(_qkvBody, T);
             _pool.Run(_pcvBody);
             _pool.Run(_patBody);
 
-            MatMul(L.Wo, _att, T, _h); AddBias(_h, L.Bo, T);
-            Add(_x, _h, T * E);
-            RmsNorm.ApplyRows(_x, L.FfnNorm, c.RmsEps, _h, T, E);
+            MatMul(L.Wo, _att, T, _h);
+            ResidualNorm(true, L.Bo, L.FfnNorm, T);
             MatMul(L.Gate, _h, T, _ff1);
             MatMul(L.Up, _h, T, _ff2, sameInput: true);
             SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * c.FfnDim), _ff2);
             MatMul(L.Down, _ff1, T, _h);
-            Add(_x, _h, T * E);
+            pending = true;
         }
         if (b.LogitRows == 0) return;
+        // finish the residual of each logit row first: the norms below write rows of _h that precede it
+        for (int s = 0; s < S; s++)
+        {
+            if (b.SeqLogitRow[s] < 0) continue;
+            int last = b.SeqStart[s] + b.SeqCount[s] - 1;
+            var x = _x.AsSpan(last * E, E);
+            if (pending) TensorPrimitives.Add(x, _h.AsSpan(last * E, E), x);
+        }
         for (int s = 0; s < S; s++)
         {
             int r = b.SeqLogitRow[s];
@@ -341,7 +344,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         var c = Config;
         var b = _pgBatch!;
         int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D, kvDim = c.KvDim;
-        var (s0, e0) = WorkerPool.Split(_atT * H, index, count);
+        var (s0, e0) = Attention.SplitCausal(b.Positions.AsSpan(0, _atT), H, group, index, count);
         if (s0 >= e0) return;
         var ws = _scores[index];
         int need = group * (Math.Max(_pgMaxCap, _kvCap) + D);
@@ -436,7 +439,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     {
         var c = Config;
         int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D;
-        var (s, e) = WorkerPool.Split(_atT * H, index, count);
+        var (s, e) = Attention.SplitCausal(_pos.AsSpan(0, _atT), H, group, index, count);
         if (s >= e) return;
         bool batched = _atT >= 2;
         var ws = _scores[index];
@@ -475,24 +478,78 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _vt = new float[(long)Config.KvDim * cap];
     }
 
-    private static void AddBias(float[] y, float[]? bias, int rows)
+    /// <summary>Runs a row-wise body on the pool, or on this thread for a single row (a pool round trip costs more).</summary>
+    private void RunRows(Action<int, int> body, int rows)
     {
-        if (bias is null) return;
-        for (int r = 0; r < rows; r++)
+        if (rows >= 2 && _pool.WorkerCount > 1) _pool.Run(body);
+        else body(0, 1);
+    }
+
+    /// <summary>
+    /// Rows [0, rows): when <paramref name="add"/>, x += h (+ <paramref name="bias"/>, added to h first, as the serial
+    /// form did); then h = RMSNorm(x) · <paramref name="weight"/>. Rows split across the pool.
+    /// </summary>
+    private void ResidualNorm(bool add, float[]? bias, float[] weight, int rows)
+    {
+        _nmAdd = add; _nmBias = bias; _nmWeight = weight; _nmRows = rows;
+        RunRows(_normBody, rows);
+        _nmBias = null; _nmWeight = null;
+    }
+
+    private void NormWorker(int index, int count)
+    {
+        int E = Config.EmbedDim;
+        var (s, e) = WorkerPool.Split(_nmRows, index, count);
+        for (int r = s; r < e; r++)
         {
-            var row = y.AsSpan(r * bias.Length, bias.Length);
-            for (int i = 0; i < bias.Length; i++) row[i] += bias[i];
+            var x = _x.AsSpan(r * E, E);
+            var h = _h.AsSpan(r * E, E);
+            if (_nmAdd)
+            {
+                if (_nmBias is { } bias) TensorPrimitives.Add(h, bias, h);
+                TensorPrimitives.Add(x, h, x);
+            }
+            RmsNorm.Apply(x, _nmWeight!, Config.RmsEps, h);
         }
     }
 
-    private static void Add(float[] x, float[] y, int n)
+    /// <summary>
+    /// Tokens split across workers: q/k/v biases, RoPE on q and k, then k and v rounded to F16 into the cache rows of
+    /// layer _atLayer (contiguous from _atStart, or the paged batch's block slots).
+    /// </summary>
+    private void QkvWorker(int index, int count)
     {
-        for (int i = 0; i < n; i++) x[i] += y[i];
-    }
-
-    private static void ToHalf(ReadOnlySpan<float> src, Span<Half> dst)
-    {
-        for (int i = 0; i < src.Length; i++) dst[i] = (Half)src[i];
+        var c = Config;
+        var L = _layers[_atLayer];
+        int qDim = c.NumHeads * c.HeadDim, kvDim = c.KvDim, half = c.RopeDim / 2;
+        var (s, e) = WorkerPool.Split(_atT, index, count);
+        var b = _pgBatch;
+        for (int t = s; t < e; t++)
+        {
+            var q = _q.AsSpan(t * qDim, qDim);
+            var k = _k.AsSpan(t * kvDim, kvDim);
+            var v = _v.AsSpan(t * kvDim, kvDim);
+            if (L.Bq is { } bq) TensorPrimitives.Add(q, bq, q);
+            if (L.Bk is { } bk) TensorPrimitives.Add(k, bk, k);
+            if (L.Bv is { } bv) TensorPrimitives.Add(v, bv, v);
+            var cos = _cos.AsSpan(t * half, half);
+            var sin = _sin.AsSpan(t * half, half);
+            _rope.Apply(q, c.NumHeads, c.HeadDim, cos, sin);
+            _rope.Apply(k, c.NumKvHeads, c.HeadDim, cos, sin);
+            // cache rows are F16, as llama.cpp's default cache type
+            if (b is null)
+            {
+                TensorPrimitives.ConvertToHalf(k, _atCache!.K(_atLayer, _atStart + t, 1));
+                TensorPrimitives.ConvertToHalf(v, _atCache.V(_atLayer, _atStart + t, 1));
+            }
+            else
+            {
+                int pos = b.Positions[t], bs = _pgCache!.BlockSize;
+                int slot = (int)(((long)b.SeqBlocks[b.TokenSeq[t]][pos / bs] * bs + pos % bs) * kvDim);
+                TensorPrimitives.ConvertToHalf(k, _pgCache.K(_atLayer).AsSpan(slot, kvDim));
+                TensorPrimitives.ConvertToHalf(v, _pgCache.V(_atLayer).AsSpan(slot, kvDim));
+            }
+        }
     }
 
     /// <summary>Frees the repacked weights and the worker pool if the model created it.</summary>

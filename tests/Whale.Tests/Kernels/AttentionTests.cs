@@ -100,6 +100,44 @@ public unsafe class AttentionTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 512, 12, 6, 2)]     // a prompt from position 0: later tokens cost more
+    [InlineData(300, 17, 12, 6, 3)]
+    [InlineData(0, 1, 14, 7, 2)]       // one token: whole groups, some worker may get nothing
+    [InlineData(5, 40, 16, 1, 5)]
+    [InlineData(0, 3, 4, 4, 8)]        // more workers than groups
+    public void SplitCausalCoversEveryPairOnceAndBalancesCost(int start, int tokens, int heads, int group, int workers)
+    {
+        var positions = Enumerable.Range(start, tokens).ToArray();
+        long Cost(int job) => positions[job / heads] + 1 + 64;
+        long total = Enumerable.Range(0, tokens * heads).Sum(j => Cost(j));
+        int next = 0;
+        long maxGroupCost = (positions[^1] + 1 + 64L) * group;
+        for (int w = 0; w < workers; w++)
+        {
+            var (s, e) = Attention.SplitCausal(positions, heads, group, w, workers);
+            Assert.Equal(next, s);                                   // contiguous, in order, nothing skipped
+            Assert.True(e >= s);
+            Assert.True(s % heads % group == 0 || s == tokens * heads, $"boundary {s} splits a group");
+            long cost = 0;
+            for (int j = s; j < e; j++) cost += Cost(j);
+            // within one group's cost of an even share (boundaries round up to whole groups)
+            Assert.InRange(cost, total / workers - maxGroupCost - 1, total / workers + maxGroupCost + 1);
+            next = e;
+        }
+        Assert.Equal(tokens * heads, next);
+    }
+
+    [Fact]
+    public void SplitCausalGivesTheFirstWorkerMoreTokensOfACausalPrompt()
+    {
+        var positions = Enumerable.Range(0, 512).ToArray();
+        var (s, e) = Attention.SplitCausal(positions, 12, 6, 0, 2);
+        Assert.Equal(0, s);
+        // an even split by count would end at token 256; by cost the first worker takes about 512/sqrt(2) tokens
+        Assert.InRange(e / 12, 330, 380);
+    }
+
     [Fact]
     public void VectorExpMatchesScalar()
     {
