@@ -103,7 +103,7 @@ internal static unsafe class Attention
         bool batched, float* scores, float* qh, float* o)
     {
         int D = headDim, nPad = Padded(nKv);
-        for (int d = 0; d < D; d++) qh[d] = (float)(Half)q[d];
+        RoundToHalf(q, qh, D);
         bool chainKq = batched && D % L == 0;
         bool simd = Avx512F.IsSupported;
         float max = float.NegativeInfinity;
@@ -246,23 +246,59 @@ internal static unsafe class Attention
         int D = headDim, nPad = Padded(nKv);
         if (!Avx512F.IsSupported || D % L != 0 || !Tiles.IsAvailable(TileIsa.Avx512)) return false;
         float* sc = scratch, qh = scratch + (long)nh * nPad;
-        for (long k = 0; k < (long)nh * D; k++) qh[k] = (float)(Half)q[k];
+        RoundToHalf(q, qh, nh * D);
         if (!Tiles.TryMatMul(Gguf.GgmlType.F32, (byte*)kf, D * 4L, 0, nKv, (byte*)qh, D * 4L, nh, D, sc, nPad, batchOrder: true))
             return false;
         for (int k = 0; k < nh; k++)
         {
             float* row = sc + (long)k * nPad;
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < nKv; j++)
-            {
-                float v = row[j] * scale;
-                row[j] = v;
-                if (v > max) max = v;
-            }
-            SoftmaxSimd(row, nKv, nPad, max);
+            SoftmaxSimd(row, nKv, nPad, ScaleMax(row, nKv, scale));
         }
         return Tiles.TryMatMul(Gguf.GgmlType.F32, (byte*)vt, rowsCap * 4L, 0, valueDim, (byte*)sc, nPad * 4L, nh, nPad, o, valueDim,
             batchOrder: true);
+    }
+
+    /// <summary>
+    /// row[j] *= scale for j &lt; n; returns the largest product (NaN products ignored, as the scalar
+    /// <c>if (v &gt; max)</c> loop does: vmaxps returns its second operand when either is NaN).
+    /// </summary>
+    private static float ScaleMax(float* row, int n, float scale)
+    {
+        var vs = Vector512.Create(scale);
+        var vmax = Vector512.Create(float.NegativeInfinity);
+        int j = 0;
+        for (; j + L <= n; j += L)
+        {
+            var v = Vector512.Load(row + j) * vs;
+            v.Store(row + j);
+            vmax = Avx512F.Max(v, vmax);
+        }
+        float max = float.NegativeInfinity;
+        for (int k = 0; k < L; k++)
+        {
+            float m = vmax.GetElement(k);
+            if (m > max) max = m;
+        }
+        for (; j < n; j++)
+        {
+            float v = row[j] * scale;
+            row[j] = v;
+            if (v > max) max = v;
+        }
+        return max;
+    }
+
+    /// <summary>dst[i] = (float)(Half)src[i] (round to nearest even F16, as llama.cpp stores q for the F16 K·q), vectorized.</summary>
+    public static void RoundToHalf(float* src, float* dst, int n)
+    {
+        const int Chunk = 256;
+        Half* tmp = stackalloc Half[Chunk];
+        for (int i = 0; i < n; i += Chunk)
+        {
+            int m = Math.Min(Chunk, n - i);
+            System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(src + i, m), new Span<Half>(tmp, m));
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(tmp, m), new Span<float>(dst + i, m));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -156,6 +156,30 @@ public unsafe class AttentionTests
     }
 
     [Fact]
+    public void RoundToHalfOfAnArrayMatchesHalfCastForEveryFloatClass()
+    {
+        var rng = new Random(21);
+        var values = new List<float> { 0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 1e9f, -1e9f, float.PositiveInfinity, float.NegativeInfinity, float.NaN };
+        for (int h = 0; h < 0x7C00; h += 7)
+        {
+            float a = (float)BitConverter.UInt16BitsToHalf((ushort)h), b = (float)BitConverter.UInt16BitsToHalf((ushort)(h + 1));
+            values.AddRange([a, -a, (a + b) / 2, -(a + b) / 2]);   // ties round to even
+        }
+        for (int i = 0; i < 20000; i++) values.Add((float)((rng.NextDouble() * 2 - 1) * Math.Pow(2, rng.Next(-30, 20))));
+        var src = values.ToArray();
+        var dst = new float[src.Length];
+        fixed (float* ps = src)
+        fixed (float* pd = dst)
+            Attention.RoundToHalf(ps, pd, src.Length);   // several chunks and a partial one
+        for (int i = 0; i < src.Length; i++)
+        {
+            float expected = (float)(Half)src[i];
+            Assert.True(float.IsNaN(expected) ? float.IsNaN(dst[i]) : BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(dst[i]),
+                $"{src[i]:R}: {dst[i]:R} vs {expected:R}");
+        }
+    }
+
+    [Fact]
     public void RoundToHalfMatchesHalfCast()
     {
         if (!Vector512.IsHardwareAccelerated) return;

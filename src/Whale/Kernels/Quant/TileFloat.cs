@@ -174,12 +174,62 @@ internal static unsafe class TileFloat
             x = Vector512.Load(a3 + i);
             c03 = Fma512(v0, x, c03); c13 = Fma512(v1, x, c13); c23 = Fma512(v2, x, c23); c33 = Fma512(v3, x, c33);
         }
-        float* y1 = y + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
-        y[0] = HSum(c00); y[1] = HSum(c10); y[2] = HSum(c20); y[3] = HSum(c30);
-        y1[0] = HSum(c01); y1[1] = HSum(c11); y1[2] = HSum(c21); y1[3] = HSum(c31);
-        y2[0] = HSum(c02); y2[1] = HSum(c12); y2[2] = HSum(c22); y2[3] = HSum(c32);
-        y3[0] = HSum(c03); y3[1] = HSum(c13); y3[2] = HSum(c23); y3[3] = HSum(c33);
+        // lane 4b + k of r = HSum(c_kb): activation row b's four outputs are one 128-bit quarter
+        var r = Reduce16(c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+        Avx512F.ExtractVector128(r, 0).Store(y);
+        Avx512F.ExtractVector128(r, 1).Store(y + yStride);
+        Avx512F.ExtractVector128(r, 2).Store(y + 2 * yStride);
+        Avx512F.ExtractVector128(r, 3).Store(y + 3 * yStride);
     }
+
+    /// <summary>
+    /// HSum of 16 chains at once, in HSum's own pairing (upper 256 bits onto the lower, upper 128 onto the lower, then
+    /// (e0 + e2) + (e1 + e3)), so each sum is bit-identical to HSum(v_i); 45 shuffles/adds instead of ~9 per chain.
+    /// Lane 4g + m of the result is the sum of v_(4m + g).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Reduce16(
+        Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7,
+        Vector512<float> v8, Vector512<float> v9, Vector512<float> v10, Vector512<float> v11,
+        Vector512<float> v12, Vector512<float> v13, Vector512<float> v14, Vector512<float> v15)
+    {
+        var u0 = Fold128(Fold256(v0, v1), Fold256(v2, v3));       // quarter i: the 4 partials of v_i
+        var u1 = Fold128(Fold256(v4, v5), Fold256(v6, v7));
+        var u2 = Fold128(Fold256(v8, v9), Fold256(v10, v11));
+        var u3 = Fold128(Fold256(v12, v13), Fold256(v14, v15));
+        return FoldPairs(FoldHalves(u0, u1), FoldHalves(u2, u3));
+    }
+
+    /// <summary>As <see cref="Reduce16"/> for 8 chains: lane 4g + m (m &lt; 2) is the sum of v_(4m + g); lanes 4g + 2, 4g + 3 repeat them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Reduce8(
+        Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7)
+    {
+        var h = FoldHalves(Fold128(Fold256(v0, v1), Fold256(v2, v3)), Fold128(Fold256(v4, v5), Fold256(v6, v7)));
+        return FoldPairs(h, h);
+    }
+
+    /// <summary>[a.lo256 + a.hi256, b.lo256 + b.hi256].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fold256(Vector512<float> a, Vector512<float> b)
+        => Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+
+    /// <summary>From two Fold256 results (chains A, B and C, D): quarter i = chain i's lo128 + hi128.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fold128(Vector512<float> a, Vector512<float> b)
+        => Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+
+    /// <summary>Per quarter: [a.e0 + a.e2, a.e1 + a.e3, b.e0 + b.e2, b.e1 + b.e3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FoldHalves(Vector512<float> a, Vector512<float> b)
+        => Avx512F.Shuffle(a, b, 0x44) + Avx512F.Shuffle(a, b, 0xEE);
+
+    /// <summary>Per quarter: [a.e0 + a.e1, a.e2 + a.e3, b.e0 + b.e1, b.e2 + b.e3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FoldPairs(Vector512<float> a, Vector512<float> b)
+        => Avx512F.Shuffle(a, b, 0x88) + Avx512F.Shuffle(a, b, 0xDD);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x2(float* w, long ws, float* a, long ast, int n, float* y, long yStride)
@@ -198,9 +248,11 @@ internal static unsafe class TileFloat
             x = Vector512.Load(a1 + i);
             c01 = Fma512(v0, x, c01); c11 = Fma512(v1, x, c11); c21 = Fma512(v2, x, c21); c31 = Fma512(v3, x, c31);
         }
-        float* y1 = y + yStride;
-        y[0] = HSum(c00); y[1] = HSum(c10); y[2] = HSum(c20); y[3] = HSum(c30);
-        y1[0] = HSum(c01); y1[1] = HSum(c11); y1[2] = HSum(c21); y1[3] = HSum(c31);
+        // lane 4k + b of r = HSum(c_kb); gather each activation row's four outputs into one quarter
+        var r = Reduce8(c00, c10, c20, c30, c01, c11, c21, c31);
+        r = Avx512F.PermuteVar16x32(r, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 4, 8, 12, 1, 5, 9, 13));
+        Avx512F.ExtractVector128(r, 0).Store(y);
+        Avx512F.ExtractVector128(r, 1).Store(y + yStride);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
