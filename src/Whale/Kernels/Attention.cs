@@ -29,18 +29,36 @@ internal static unsafe class Attention
     /// </summary>
     public static void ConvertRows(Half* k, Half* v, int kvHeads, int headDim, int j0, int j1, float* kf, float* vt, int rowsCap)
     {
+        const int Block = 16;
         int kvDim = kvHeads * headDim;
-        for (int j = j0; j < j1; j++)
+        // V rows of a block of 16 positions converted to F32 first, then transposed 8 positions per gather
+        bool gather = Avx2.IsSupported && kvDim <= 1024;
+        float* rows = stackalloc float[gather ? Block * kvDim : 0];
+        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * kvDim;
+        for (int jb = j0; jb < j1; jb += Block)
         {
-            ushort* kr = (ushort*)k + (long)j * kvDim;
-            ushort* vr = (ushort*)v + (long)j * kvDim;
-            for (int h = 0; h < kvHeads; h++)
+            int m = Math.Min(Block, j1 - jb);
+            for (int j = jb; j < jb + m; j++)
             {
-                float* kd = kf + ((long)h * rowsCap + j) * headDim;
-                ConvertHalf(kr + h * headDim, kd, headDim);
-                float* vd = vt + (long)h * headDim * rowsCap + j;
-                ushort* vs = vr + h * headDim;
-                for (int d = 0; d < headDim; d++) vd[(long)d * rowsCap] = Fp16.ToFloat(vs[d]);
+                ushort* kr = (ushort*)k + (long)j * kvDim;
+                for (int h = 0; h < kvHeads; h++) ConvertHalf(kr + h * headDim, kf + ((long)h * rowsCap + j) * headDim, headDim);
+            }
+            if (gather && m == Block)
+            {
+                ConvertHalf((ushort*)v + (long)jb * kvDim, rows, Block * kvDim);
+                // vt[h][d][j] = vt[(h·D + d) · rowsCap + j]: column c of the block is 16 consecutive positions of row c
+                for (int c = 0; c < kvDim; c++)
+                {
+                    float* col = vt + (long)c * rowsCap + jb;
+                    Avx2.GatherVector256(rows + c, index, 4).Store(col);
+                    Avx2.GatherVector256(rows + 8 * kvDim + c, index, 4).Store(col + 8);
+                }
+                continue;
+            }
+            for (int j = jb; j < jb + m; j++)
+            {
+                ushort* vr = (ushort*)v + (long)j * kvDim;
+                for (int c = 0; c < kvDim; c++) vt[(long)c * rowsCap + j] = Fp16.ToFloat(vr[c]);
             }
         }
     }

@@ -155,6 +155,39 @@ public unsafe class AttentionTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 128, 0, 37)]     // two whole blocks of 16 and a partial one
+    [InlineData(2, 64, 5, 40)]      // blocks that start off a multiple of 16
+    [InlineData(1, 576, 16, 48)]    // MLA's latent + rope row as one head
+    [InlineData(3, 72, 3, 4)]
+    public void ConvertRowsWritesKRowsAndTransposedV(int kvHeads, int headDim, int j0, int j1)
+    {
+        var rng = new Random(kvHeads * 1000 + headDim + j0);
+        int kvDim = kvHeads * headDim, cap = Attention.Padded(j1);
+        var k = new Half[j1 * kvDim];
+        var v = new Half[j1 * kvDim];
+        for (int i = 0; i < k.Length; i++) { k[i] = (Half)(rng.NextDouble() * 8 - 4); v[i] = (Half)(rng.NextDouble() * 8 - 4); }
+        var kf = new float[kvDim * cap];
+        var vt = new float[kvDim * cap];
+        kf.AsSpan().Fill(float.NaN);
+        vt.AsSpan().Fill(float.NaN);
+        fixed (Half* pk = k)
+        fixed (Half* pv = v)
+        fixed (float* pkf = kf)
+        fixed (float* pvt = vt)
+            Attention.ConvertRows(pk, pv, kvHeads, headDim, j0, j1, pkf, pvt, cap);
+        for (int h = 0; h < kvHeads; h++)
+            for (int j = 0; j < cap; j++)
+                for (int d = 0; d < headDim; d++)
+                {
+                    bool inRange = j >= j0 && j < j1;
+                    float kExpected = inRange ? (float)k[j * kvDim + h * headDim + d] : float.NaN;
+                    float vExpected = inRange ? (float)v[j * kvDim + h * headDim + d] : float.NaN;
+                    Assert.Equal(kExpected, kf[(h * cap + j) * headDim + d]);
+                    Assert.Equal(vExpected, vt[(h * headDim + d) * cap + j]);
+                }
+    }
+
     [Fact]
     public void RoundToHalfOfAnArrayMatchesHalfCastForEveryFloatClass()
     {
