@@ -71,7 +71,8 @@ internal static unsafe class Attention
     /// batch, token-major (job = t · heads + h), are split by cost rather than by count: a pair of token t reads
     /// positions[t] + 1 cache rows, so under causal attention later tokens cost more and an even split by count gives
     /// the last worker most of the work. Boundaries fall on multiples of <paramref name="group"/> heads (a GQA group,
-    /// which <see cref="Heads"/> computes together) and every job goes to exactly one worker.
+    /// which <see cref="Heads"/> computes together; callers pass 1 when there are fewer tokens than workers, so the heads
+    /// of a decode step still spread) and every job goes to exactly one worker.
     /// </summary>
     public static (int start, int end) SplitCausal(ReadOnlySpan<int> positions, int heads, int group, int index, int count)
     {

@@ -344,7 +344,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         var c = Config;
         var b = _pgBatch!;
         int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D, kvDim = c.KvDim;
-        var (s0, e0) = Attention.SplitCausal(b.Positions.AsSpan(0, _atT), H, group, index, count);
+        var (s0, e0) = Attention.SplitCausal(b.Positions.AsSpan(0, _atT), H, _atT >= count ? group : 1, index, count);
         if (s0 >= e0) return;
         var ws = _scores[index];
         int need = group * (Math.Max(_pgMaxCap, _kvCap) + D);
@@ -439,7 +439,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     {
         var c = Config;
         int H = c.NumHeads, D = c.HeadDim, group = H / c.NumKvHeads, qDim = H * D;
-        var (s, e) = Attention.SplitCausal(_pos.AsSpan(0, _atT), H, group, index, count);
+        var (s, e) = Attention.SplitCausal(_pos.AsSpan(0, _atT), H, _atT >= count ? group : 1, index, count);
         if (s >= e) return;
         bool batched = _atT >= 2;
         var ws = _scores[index];

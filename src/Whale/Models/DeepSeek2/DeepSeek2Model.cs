@@ -29,6 +29,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     private const long InlineWork = 1 << 16;     // multiply-adds below which a product is not split across workers
 
     // Workspace for _maxBatch tokens (no allocation per forward once warm).
+    private readonly int[] _pos;    // positions of the current (non-paged) batch's tokens
     private readonly float[] _x, _h, _qa, _q, _kv, _qcat, _lat, _att, _ff1, _ff2, _moe, _slot, _eIn, _eOut;
     private readonly float[] _routerLogits, _routeW, _probs, _selScratch, _cos, _sin, _last;
     private readonly int[] _routeSel, _expCount, _expStart, _expTok;
@@ -131,6 +132,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         _last = new float[E];
         int workers = _pool.WorkerCount;
         _scores = new float[workers][];
+        _pos = new int[maxBatch];
         _hmIn = new float[workers][];
         _hmOut = new float[workers][];
         _hmQx = new byte[workers][];
@@ -231,6 +233,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         AbsorbQuery(L, T);
 
         _atT = T; _atStart = pos0; _atContext = cache.ContextSize; _atPad = kvPad;
+        for (int t = 0; t < T; t++) _pos[t] = pos0 + t;
         if ((long)T * H * nKv * R < InlineWork) AttentionWorker(0, 1);   // lat: [T, H, C]
         else _pool.Run(_atBody);
 
@@ -389,7 +392,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     {
         var c = DeepSeekConfig;
         int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
-        var (s, e) = WorkerPool.Split(_atT * H, index, count);
+        var (s, e) = Attention.SplitCausal(_pos.AsSpan(0, _atT), H, _atT >= count ? Math.Min(HeadGroup, H) : 1, index, count);
         if (s >= e) return;
         bool batched = BatchOrder(_atT);
         int kvPad = _atPad;
@@ -593,7 +596,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         var c = DeepSeekConfig;
         var b = _pgBatch!;
         int H = c.NumHeads, C = c.KvLoraRank, R = c.CacheRowDim;
-        var (s0, e0) = WorkerPool.Split(_atT * H, index, count);
+        var (s0, e0) = Attention.SplitCausal(b.Positions.AsSpan(0, _atT), H, _atT >= count ? Math.Min(HeadGroup, H) : 1, index, count);
         if (s0 >= e0) return;
         fixed (float* kvfAll = _kvf, kvfTAll = _kvfT, q = _qcat, lat = _lat, scratch = _scores[index])
         {
@@ -616,10 +619,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
 
     private static int Pad64(int n) => (n + 63) / 64 * 64;
 
-    private static void Add(float[] x, float[] y, int n)
-    {
-        for (int i = 0; i < n; i++) x[i] += y[i];
-    }
+    private static void Add(float[] x, float[] y, int n) => TensorPrimitives.Add(x.AsSpan(0, n), y.AsSpan(0, n), x.AsSpan(0, n));
 
     /// <summary>Frees the repacked weights and disposes the worker pool if the model created it.</summary>
     public void Dispose()
