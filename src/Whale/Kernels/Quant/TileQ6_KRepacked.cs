@@ -180,10 +180,11 @@ internal static unsafe class TileQ6_KRepacked
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Sub(Vector256<int> s, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
-        byte* aq, int c, Vector256<short> sc, Vector256<byte> split)
+        byte* aq, int* c, Vector256<short> sc, Vector256<byte> split)
     {
         var p = (int*)aq;
-        var acc = AvxVnni.MultiplyWideningAndAdd(Vector256.Create(c), w0, Vector256.Create(p[0]).AsSByte());
+        // the start as a broadcast load (a load-port uop; from a general register it would take two shuffle-port uops)
+        var acc = AvxVnni.MultiplyWideningAndAdd(Avx2.BroadcastScalarToVector256(c), w0, Vector256.Create(p[0]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w1, Vector256.Create(p[1]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w2, Vector256.Create(p[2]).AsSByte());
         acc = AvxVnni.MultiplyWideningAndAdd(acc, w3, Vector256.Create(p[3]).AsSByte());
@@ -235,14 +236,14 @@ internal static unsafe class TileQ6_KRepacked
                 var sc = Vector256.Load((short*)dec + 16 * j);
                 byte* aj = blk + 4 + 16 * j;
                 int* cj = corr + j;
-                s0 = Sub(s0, w0, w1, w2, w3, aj, cj[0], sc, split);
-                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
-                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], sc, split);
-                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], sc, split);
-                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], sc, split);
-                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], sc, split);
-                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], sc, split);
-                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], sc, split);
+                s0 = Sub(s0, w0, w1, w2, w3, aj, cj, sc, split);
+                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj + cs, sc, split);
+                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj + 2 * cs, sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj + 3 * cs, sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj + 4 * cs, sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj + 5 * cs, sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj + 6 * cs, sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj + 7 * cs, sc, split);
                 // the odd sub-block
                 qj += 96;
                 va = Vector256.LoadAligned(qj);
@@ -258,18 +259,18 @@ internal static unsafe class TileQ6_KRepacked
                 cj++;
                 if (TC.N <= 2)
                 {
-                    u0 = Sub(u0, w0, w1, w2, w3, aj, cj[0], sc, split);
-                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
+                    u0 = Sub(u0, w0, w1, w2, w3, aj, cj, sc, split);
+                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, aj + arb, cj + cs, sc, split);
                     continue;
                 }
-                s0 = Sub(s0, w0, w1, w2, w3, aj, cj[0], sc, split);
-                s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj[cs], sc, split);
-                s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj[2 * cs], sc, split);
-                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj[3 * cs], sc, split);
-                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj[4 * cs], sc, split);
-                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj[5 * cs], sc, split);
-                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj[6 * cs], sc, split);
-                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj[7 * cs], sc, split);
+                s0 = Sub(s0, w0, w1, w2, w3, aj, cj, sc, split);
+                s1 = Sub(s1, w0, w1, w2, w3, aj + arb, cj + cs, sc, split);
+                s2 = Sub(s2, w0, w1, w2, w3, aj + 2 * arb, cj + 2 * cs, sc, split);
+                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, aj + 3 * arb, cj + 3 * cs, sc, split);
+                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, aj + 4 * arb, cj + 4 * cs, sc, split);
+                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, aj + 5 * arb, cj + 5 * cs, sc, split);
+                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, aj + 6 * arb, cj + 6 * cs, sc, split);
+                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, aj + 7 * arb, cj + 7 * cs, sc, split);
             }
             var d = Vector256.Load(dec + 128);
             if (TC.N <= 2)
@@ -322,10 +323,10 @@ internal static unsafe class TileQ6_KRepacked
                 var v = Vector256.LoadAligned(scales + 8 * j);
                 byte* qj = q + j * 96;
                 byte* aj = blk + 4 + 16 * j;
-                s0 = OneSub(s0, qj, aj, corr[j], ScalePair(v, 0, shift), m, fromA, fromB, fromC, split);
-                s1 = OneSub(s1, qj + 96, aj + 16, corr[j + 1], ScalePair(v, 1, shift), m, fromA, fromB, fromC, split);
-                s2 = OneSub(s2, qj + 192, aj + 32, corr[j + 2], ScalePair(v, 2, shift), m, fromA, fromB, fromC, split);
-                s3 = OneSub(s3, qj + 288, aj + 48, corr[j + 3], ScalePair(v, 3, shift), m, fromA, fromB, fromC, split);
+                s0 = OneSub(s0, qj, aj, corr + j, ScalePair(v, 0, shift), m, fromA, fromB, fromC, split);
+                s1 = OneSub(s1, qj + 96, aj + 16, corr + j + 1, ScalePair(v, 1, shift), m, fromA, fromB, fromC, split);
+                s2 = OneSub(s2, qj + 192, aj + 32, corr + j + 2, ScalePair(v, 2, shift), m, fromA, fromB, fromC, split);
+                s3 = OneSub(s3, qj + 288, aj + 48, corr + j + 3, ScalePair(v, 3, shift), m, fromA, fromB, fromC, split);
             }
             var d = Fp16.ToFloat8(Vector128.Load(dh));
             c = Fma.MultiplyAdd(Avx.ConvertToVector256Single((s0 + s1) + (s2 + s3)) * d, Vector256.Create(*(float*)blk), c);
@@ -335,7 +336,7 @@ internal static unsafe class TileQ6_KRepacked
 
     /// <summary>One sub-block of <see cref="One"/>: its three vectors at <paramref name="qj"/> unpacked into four slices, then <see cref="Sub"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> OneSub(Vector256<int> s, byte* qj, byte* aj, int c, Vector256<short> sc, Vector256<byte> m,
+    private static Vector256<int> OneSub(Vector256<int> s, byte* qj, byte* aj, int* c, Vector256<short> sc, Vector256<byte> m,
         Vector256<byte> fromA, Vector256<byte> fromB, Vector256<byte> fromC, Vector256<byte> split)
     {
         var va = Vector256.LoadAligned(qj);
