@@ -46,6 +46,9 @@ internal static unsafe class TileQ4_KRepacked
     /// <summary>Bytes of one super-block of a group's unpacked quants (<see cref="Unpack{TB}"/>): 8 sub-blocks × 8 slices × 32.</summary>
     private const int UnpackedBytes = 2048;
 
+    /// <summary>Super-blocks unpacked at a time: 16 KB of unpacked quants and 16 KB of an activation tile stay in L1.</summary>
+    private const int KBlock = 8;
+
     /// <summary>Bytes of Q5_K's fifth bits per super-block of a group (8 sub-blocks × 32).</summary>
     private const int FifthBitBytes = 256;
 
@@ -85,7 +88,7 @@ internal static unsafe class TileQ4_KRepacked
         int tiles = (chunk + ColTile - 1) / ColTile;
         long sBytes = (long)chunk * nb * 16, decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
         long pBytes = (long)tiles * nb * TileBlockBytes;
-        long uBytes = batch > 1 ? (long)nb * UnpackedBytes : 0;
+        long uBytes = batch > 1 ? KBlock * UnpackedBytes : 0;
         byte* scratch = TileScratch.Get(pBytes + uBytes + sBytes + decBytes + tileBytes);
         byte* prepared = scratch;
         byte* unpacked = scratch + pBytes;
@@ -112,8 +115,7 @@ internal static unsafe class TileQ4_KRepacked
                 else
                 {
                     Decode(q + metaOffset, nb, dec);
-                    Unpack<TB>(q, q + hbOffset, nb, unpacked);
-                    Cols(unpacked, dec, ac, aRowBytes, prepared, sums, cn, nb, o, oStride);
+                    Cols<TB>(q, q + hbOffset, unpacked, dec, ac, aRowBytes, prepared, sums, cn, nb, o, oStride);
                 }
                 RepackedMatrix.StorePartial(g, r0, r1, tile, cn, yc, yStride);
             }
@@ -276,26 +278,39 @@ internal static unsafe class TileQ4_KRepacked
             }
     }
 
-    /// <summary>One row group (8 weight rows, its quants unpacked at <paramref name="u"/>) against every activation row of the chunk, <see cref="ColTile"/> at a time.</summary>
-    private static void Cols(byte* u, float* dec, byte* a, long arb, byte* prepared, int* sums, int batch, int nb, float* y, int yStride)
+    /// <summary>
+    /// One row group (8 weight rows: quants at <paramref name="q"/>, Q5_K's fifth bits at <paramref name="hb"/>, decoded
+    /// metadata at <paramref name="dec"/>) against every activation row of the chunk: <see cref="KBlock"/> super-blocks
+    /// at a time unpacked into <paramref name="u"/>, then every tile of <see cref="ColTile"/> activation rows over them.
+    /// </summary>
+    private static void Cols<TB>(byte* q, byte* hb, byte* u, float* dec, byte* a, long arb, byte* prepared, int* sums, int batch, int nb, float* y, int yStride)
+        where TB : struct, IKBits
     {
-        int b = 0;
         long pt = (long)nb * TileBlockBytes;
-        for (; b + ColTile <= batch; b += ColTile)
-            Tile<TileCount.Eight>(u, dec, a + b * arb, arb, prepared + b / ColTile * pt, sums + b * nb * 4, nb, y + (long)b * yStride, yStride);
-        byte* ab = a + b * arb;
-        byte* pb = prepared + b / ColTile * pt;
-        int* sb = sums + b * nb * 4;
-        float* o = y + (long)b * yStride;
-        switch (batch - b)
+        for (int i0 = 0; i0 < nb; i0 += KBlock)
         {
-            case 7: Tile<TileCount.Seven>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
-            case 6: Tile<TileCount.Six>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
-            case 5: Tile<TileCount.Five>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
-            case 4: Tile<TileCount.Four>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
-            case 3: Tile<TileCount.Three>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
-            case 2: Tile<TileCount.Two>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
-            case 1: Tile<TileCount.One>(u, dec, ab, arb, pb, sb, nb, o, yStride); break;
+            int kn = Math.Min(KBlock, nb - i0);
+            Unpack<TB>(q + (long)i0 * Q4_KRepacked.QuantBytes, hb + (long)i0 * FifthBitBytes, kn, u);
+            float* d = dec + i0 * DecodedFloats;
+            bool first = i0 == 0;
+            int b = 0;
+            for (; b + ColTile <= batch; b += ColTile)
+                Tile<TileCount.Eight>(u, d, a + b * arb + i0 * ActBlockBytes, arb, prepared + b / ColTile * pt + (long)i0 * TileBlockBytes,
+                    sums + (b * nb + i0) * 4, nb, kn, first, y + (long)b * yStride, yStride);
+            byte* ab = a + b * arb + i0 * ActBlockBytes;
+            byte* pb = prepared + b / ColTile * pt + (long)i0 * TileBlockBytes;
+            int* sb = sums + (b * nb + i0) * 4;
+            float* o = y + (long)b * yStride;
+            switch (batch - b)
+            {
+                case 7: Tile<TileCount.Seven>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+                case 6: Tile<TileCount.Six>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+                case 5: Tile<TileCount.Five>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+                case 4: Tile<TileCount.Four>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+                case 3: Tile<TileCount.Three>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+                case 2: Tile<TileCount.Two>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+                case 1: Tile<TileCount.One>(u, d, ab, arb, pb, sb, nb, kn, first, o, yStride); break;
+            }
         }
     }
 
@@ -341,21 +356,34 @@ internal static unsafe class TileQ4_KRepacked
     private static Vector256<byte> High(Vector256<byte> v, Vector256<byte> lo) => Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & lo;
 
     /// <summary>
-    /// 8 weight rows (one group: super-block i's unpacked quants at u + 2048·i (<see cref="Unpack{TB}"/>), its decoded
-    /// metadata at dec + 112·i) × TC.N activation rows (1..8, <paramref name="arb"/> bytes apart from <paramref name="a"/>;
-    /// their pair sums nb · 4 ints apart from <paramref name="sums"/>); output b's 8 values stored at y + b·yStride.
+    /// 8 weight rows (one group) over <paramref name="kn"/> super-blocks (super-block i's unpacked quants at u + 2048·i
+    /// (<see cref="Unpack{TB}"/>), its decoded metadata at dec + 112·i) × TC.N activation rows (1..8, their Q8_K blocks
+    /// <paramref name="arb"/> bytes apart from <paramref name="a"/>; their pair sums nb · 4 ints apart from
+    /// <paramref name="sums"/>); output b's 8 values at y + b·yStride, where the sums of the earlier super-blocks are
+    /// (unless <paramref name="first"/>): the float accumulation goes on in the same order as in one pass.
     /// With one or two activation rows the even and odd sub-blocks go to two integer accumulators (shorter dependency
     /// chains), added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TC>(byte* u, float* dec, byte* a, long arb, byte* tq, int* sums, int nb, float* y, int yStride)
+    private static void Tile<TC>(byte* u, float* dec, byte* a, long arb, byte* tq, int* sums, int nb, int kn, bool first, float* y, int yStride)
         where TC : struct, TileCount.ICount
     {
         var split = SplitControl();
         long ss = nb * 4;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        if (!first)
+        {
+            c0 = Vector256.Load(y);
+            if (TC.N > 1) c1 = Vector256.Load(y + yStride);
+            if (TC.N > 2) c2 = Vector256.Load(y + 2L * yStride);
+            if (TC.N > 3) c3 = Vector256.Load(y + 3L * yStride);
+            if (TC.N > 4) c4 = Vector256.Load(y + 4L * yStride);
+            if (TC.N > 5) c5 = Vector256.Load(y + 5L * yStride);
+            if (TC.N > 6) c6 = Vector256.Load(y + 6L * yStride);
+            if (TC.N > 7) c7 = Vector256.Load(y + 7L * yStride);
+        }
         byte* blk = a;
-        for (int i = 0; i < nb; i++, u += UnpackedBytes, dec += DecodedFloats, blk += ActBlockBytes, tq += TileBlockBytes)
+        for (int i = 0; i < kn; i++, u += UnpackedBytes, dec += DecodedFloats, blk += ActBlockBytes, tq += TileBlockBytes)
         {
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
             Vector256<int> u0 = default, u1 = default;
