@@ -25,7 +25,6 @@ internal static class Program
             return 0;
         }
         if (args.Length > 0 && args[0] == "q8ab") return Kernels.Q8_0TileAb.Run(args[1..]);
-        if (args.Length > 0 && args[0] == "q4ab") return Kernels.Q4Ab.Run(args[1..]);
         if (args.Length > 0 && args[0] == "kab") return Kernels.KQuantRepackAb.Run(args[1..]);
         Console.Error.WriteLine("usage: Whale.Bench compare --model FILE [-t 1,2] [-p 512] [-n 128] [-r 3] [-d 0] [-fa auto|on|off]");
         Console.Error.WriteLine("       Whale.Bench kernels [BenchmarkDotNet options, e.g. --filter '*MatVec*']");
