@@ -165,6 +165,34 @@ public unsafe class KQuantRepackedTests
         }
     }
 
+    /// <summary>
+    /// From 64 activation rows the Q4_K/Q5_K tiles read the quants unpacked once per group, 8 super-blocks at a time:
+    /// n = 2816 is 11 super-blocks (a block of 8 and one of 3, the float sums carried across), 13 rows a partial second
+    /// group, 67 and 71 rows a partial last tile; row ranges cut both groups.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
+    public void UnpackedTilesOverSeveralSuperBlockRunsStayExact(GgmlType t)
+    {
+        if (!Supported(t)) return;
+        var rng = new Random(11);
+        const int n = 2816, rows = 13;
+        var w = KQuantData.RandomWeights(t, rows, n, rng);
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(t, pw, n, rows);
+            Assert.True(packed.Repack());
+            var inPlace = new WeightMatrix(t, pw, n, rows);
+            foreach (int batch in new[] { 64, 67, 71 })
+            {
+                var a = KQuantData.RandomActivations(batch, n, rng);
+                foreach (var (r0, r1) in new[] { (0, 13), (3, 12), (8, 13) })
+                    AssertSame(packed, inPlace, a, batch, r0, r1);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(GgmlType.Q4_K)]
     [InlineData(GgmlType.Q5_K)]
