@@ -20,7 +20,8 @@ public sealed unsafe class WorkerPool : IDisposable
 
     private readonly Thread[] _threads;
     private readonly object _gate = new();
-    private readonly ManualResetEventSlim _done = new(false, 100);
+    private readonly object _doneGate = new();
+    private int _callerWaiting;     // 1 while Run's caller blocks on _doneGate
     private Action<int, int>? _body;
     private delegate*<void*, int, int, void> _fn;
     private void* _state;
@@ -89,7 +90,6 @@ public sealed unsafe class WorkerPool : IDisposable
             _body = body;
             _fn = fn;
             _state = state;
-            _done.Reset();
             Volatile.Write(ref _pending, WorkerCount - 1);
             Interlocked.Increment(ref _generation);
             if (Volatile.Read(ref _sleepers) > 0)
@@ -118,6 +118,10 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// Returns once _pending is 0: spins first, then blocks. The condition is always _pending itself, never a signal
+    /// (a worker of the previous Run can still be on its way to signalling when the next Run starts).
+    /// </summary>
     private void WaitDone()
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -125,7 +129,12 @@ public sealed unsafe class WorkerPool : IDisposable
         {
             if (System.Diagnostics.Stopwatch.GetTimestamp() - start > DoneSpinTicks)
             {
-                _done.Wait();
+                lock (_doneGate)
+                {
+                    Interlocked.Exchange(ref _callerWaiting, 1);   // full fence: a worker that then sees 0 pending pulses
+                    while (Volatile.Read(ref _pending) != 0) Monitor.Wait(_doneGate);
+                    Volatile.Write(ref _callerWaiting, 0);
+                }
                 return;
             }
             Thread.SpinWait(8);
@@ -167,8 +176,10 @@ public sealed unsafe class WorkerPool : IDisposable
             {
                 Interlocked.CompareExchange(ref _error, e, null);
             }
-            if (Interlocked.Decrement(ref _pending) == 0)
-                _done.Set();
+            if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _callerWaiting) != 0)
+            {
+                lock (_doneGate) Monitor.PulseAll(_doneGate);
+            }
         }
     }
 
@@ -207,6 +218,5 @@ public sealed unsafe class WorkerPool : IDisposable
         _disposed = true;
         lock (_gate) Monitor.PulseAll(_gate);
         foreach (var t in _threads) t.Join();
-        _done.Dispose();
     }
 }

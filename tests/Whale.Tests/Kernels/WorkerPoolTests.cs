@@ -76,6 +76,34 @@ public unsafe class WorkerPoolTests
     }
 
     [Fact]
+    public void RunReturnsOnlyAfterEveryWorkerFinishedWhetherTheCallerSpinsOrBlocks()
+    {
+        // the other workers sometimes finish at once (the caller is still spinning), sometimes after the caller's spin
+        // budget (it blocks): in both cases no body may still be running when Run returns, and a late wake-up of one
+        // Run must not end the next one early
+        using var pool = new WorkerPool(3);
+        int running = 0;
+        long finished = 0;
+        for (int i = 0; i < 1500; i++)
+        {
+            double micros = (i % 3) switch { 0 => 0, 1 => 50, _ => 800 };
+            pool.Run((w, n) =>
+            {
+                Interlocked.Increment(ref running);
+                if (w != 0)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    while (System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds < micros) Thread.SpinWait(20);
+                }
+                Interlocked.Decrement(ref running);
+                Interlocked.Increment(ref finished);
+            });
+            Assert.Equal(0, Volatile.Read(ref running));
+            Assert.Equal((i + 1) * 3L, Interlocked.Read(ref finished));
+        }
+    }
+
+    [Fact]
     public void WakesUpAfterIdling()
     {
         using var pool = new WorkerPool(3);
