@@ -447,14 +447,7 @@ internal static unsafe class TileQ4_KRepacked
             if (TC.N > 6) c6 = End(c6, s6, blk + 6 * arb, si + 6 * ss, dec);
             if (TC.N > 7) c7 = End(c7, s7, blk + 7 * arb, si + 7 * ss, dec);
         }
-        c0.Store(y);
-        if (TC.N > 1) c1.Store(y + yStride);
-        if (TC.N > 2) c2.Store(y + 2L * yStride);
-        if (TC.N > 3) c3.Store(y + 3L * yStride);
-        if (TC.N > 4) c4.Store(y + 4L * yStride);
-        if (TC.N > 5) c5.Store(y + 5L * yStride);
-        if (TC.N > 6) c6.Store(y + 6L * yStride);
-        if (TC.N > 7) c7.Store(y + 7L * yStride);
+        TileCount.Store<TC>(y, yStride, c0, c1, c2, c3, c4, c5, c6, c7);
     }
 
     /// <summary>
@@ -563,14 +556,7 @@ internal static unsafe class TileQ4_KRepacked
             if (TC.N > 6) c6 = End(c6, s6, blk + 6 * arb, si + 6 * ss, dec);
             if (TC.N > 7) c7 = End(c7, s7, blk + 7 * arb, si + 7 * ss, dec);
         }
-        c0.Store(y);
-        if (TC.N > 1) c1.Store(y + yStride);
-        if (TC.N > 2) c2.Store(y + 2L * yStride);
-        if (TC.N > 3) c3.Store(y + 3L * yStride);
-        if (TC.N > 4) c4.Store(y + 4L * yStride);
-        if (TC.N > 5) c5.Store(y + 5L * yStride);
-        if (TC.N > 6) c6.Store(y + 6L * yStride);
-        if (TC.N > 7) c7.Store(y + 7L * yStride);
+        TileCount.Store<TC>(y, yStride, c0, c1, c2, c3, c4, c5, c6, c7);
     }
 
     /// <summary>

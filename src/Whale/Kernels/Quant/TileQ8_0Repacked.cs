@@ -192,14 +192,7 @@ internal static unsafe class TileQ8_0Repacked
             if (TC.N > 6) f6 = Block(f6, w0, w1, w2, w3, w4, w5, w6, w7, t, 6, sw);
             if (TC.N > 7) f7 = Block(f7, w0, w1, w2, w3, w4, w5, w6, w7, t, 7, sw);
         }
-        f0.Store(y);
-        if (TC.N > 1) f1.Store(y + yStride);
-        if (TC.N > 2) f2.Store(y + 2L * yStride);
-        if (TC.N > 3) f3.Store(y + 3L * yStride);
-        if (TC.N > 4) f4.Store(y + 4L * yStride);
-        if (TC.N > 5) f5.Store(y + 5L * yStride);
-        if (TC.N > 6) f6.Store(y + 6L * yStride);
-        if (TC.N > 7) f7.Store(y + 7L * yStride);
+        TileCount.Store<TC>(y, yStride, f0, f1, f2, f3, f4, f5, f6, f7);
     }
 
     /// <summary>Where a tile reads the 8 rows' scales of block i: the group's F16 scales (finite: checked by <see cref="Q8_0Repacked.Create"/>), or f32 converted beforehand.</summary>
