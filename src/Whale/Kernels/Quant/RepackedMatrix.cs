@@ -16,6 +16,18 @@ internal abstract unsafe class RepackedMatrix : IDisposable
     /// <summary>Rows per group (the lanes of one 256-bit register of 32-bit sums).</summary>
     public const int GroupRows = 8;
 
+    /// <summary>
+    /// Bytes of activation rows the row-lane kernels prepare at a time: they stay in L2 (2 MB per core here) while a
+    /// thread's row groups stream past.
+    /// </summary>
+    public const int ChunkBytes = 1536 << 10;
+
+    /// <summary>
+    /// How far ahead of the block being read the row-lane kernels prefetch a group's weights (into L2: prefetcht1).
+    /// Measured for Q4_K_M decode: 0 / 4 / 16 / 32 / 64 KB -> 9.4 / 11.3 / 12.2-12.5 / 12.4-12.5 / 12.3-12.4 t/s.
+    /// </summary>
+    public const int PrefetchBytes = 16384;
+
     [ThreadStatic] private static byte[]? t_blocks;
 
     private byte* _base;

@@ -31,12 +31,6 @@ namespace Whale.Kernels.Quant;
 /// </summary>
 internal static unsafe class TileQ4_KRepacked
 {
-    /// <summary>Bytes of activation rows handled at a time: they stay in L2 (2 MB per core here) while the row groups stream past.</summary>
-    private const int ChunkBytes = 1536 << 10;
-
-    /// <summary>How far ahead of the super-block being read a tile prefetches its weights (into L2: prefetcht1).</summary>
-    private const int PrefetchBytes = 16384;
-
     /// <summary>Activation rows per register tile.</summary>
     private const int ColTile = 8;
 
@@ -62,7 +56,7 @@ internal static unsafe class TileQ4_KRepacked
     private const int FifthBitBytes = 256;
 
     /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
-    private const int ActBlockBytes = 292;
+    private static int ActBlockBytes => sizeof(BlockQ8_K);
 
     /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, FMA).</summary>
     public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Fma.IsSupported;
@@ -92,7 +86,7 @@ internal static unsafe class TileQ4_KRepacked
         where TB : struct, IKBits
     {
         const int G = Q4_KRepacked.GroupRows;
-        long fit = ChunkBytes / ((long)nb * (ActBlockBytes + 16 + 256));
+        long fit = RepackedMatrix.ChunkBytes / ((long)nb * (ActBlockBytes + 16 + 256));
         int chunk = batch <= fit ? batch : (int)Math.Max(ColTile, fit / ColTile * ColTile);
         int tiles = (chunk + ColTile - 1) / ColTile;
         long sBytes = (long)chunk * nb * 16, decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
@@ -388,6 +382,28 @@ internal static unsafe class TileQ4_KRepacked
         return Fma.MultiplyAdd(f, Vector256.Create(*(float*)blk), acc);
     }
 
+    /// <summary>
+    /// <see cref="End"/> of a super-block for the TC.N activation rows of a tile: row b's sums s_b, its Q8_K block at
+    /// blk + b·arb and its pair sums at si + b·ss.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Ends<TC>(ref Vector256<float> c0, ref Vector256<float> c1, ref Vector256<float> c2, ref Vector256<float> c3,
+        ref Vector256<float> c4, ref Vector256<float> c5, ref Vector256<float> c6, ref Vector256<float> c7,
+        Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3,
+        Vector256<int> s4, Vector256<int> s5, Vector256<int> s6, Vector256<int> s7,
+        byte* blk, long arb, int* si, long ss, float* dec)
+        where TC : struct, TileCount.ICount
+    {
+        c0 = End(c0, s0, blk, si, dec);
+        if (TC.N > 1) c1 = End(c1, s1, blk + arb, si + ss, dec);
+        if (TC.N > 2) c2 = End(c2, s2, blk + 2 * arb, si + 2 * ss, dec);
+        if (TC.N > 3) c3 = End(c3, s3, blk + 3 * arb, si + 3 * ss, dec);
+        if (TC.N > 4) c4 = End(c4, s4, blk + 4 * arb, si + 4 * ss, dec);
+        if (TC.N > 5) c5 = End(c5, s5, blk + 5 * arb, si + 5 * ss, dec);
+        if (TC.N > 6) c6 = End(c6, s6, blk + 6 * arb, si + 6 * ss, dec);
+        if (TC.N > 7) c7 = End(c7, s7, blk + 7 * arb, si + 7 * ss, dec);
+    }
+
     /// <summary>The high nibbles of <paramref name="v"/> in the low four bits of each byte.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> High(Vector256<byte> v, Vector256<byte> lo) => Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & lo;
@@ -437,15 +453,7 @@ internal static unsafe class TileQ4_KRepacked
                 s0 += u0;
                 s1 += u1;
             }
-            int* si = sums + i * 4;
-            c0 = End(c0, s0, blk, si, dec);
-            if (TC.N > 1) c1 = End(c1, s1, blk + arb, si + ss, dec);
-            if (TC.N > 2) c2 = End(c2, s2, blk + 2 * arb, si + 2 * ss, dec);
-            if (TC.N > 3) c3 = End(c3, s3, blk + 3 * arb, si + 3 * ss, dec);
-            if (TC.N > 4) c4 = End(c4, s4, blk + 4 * arb, si + 4 * ss, dec);
-            if (TC.N > 5) c5 = End(c5, s5, blk + 5 * arb, si + 5 * ss, dec);
-            if (TC.N > 6) c6 = End(c6, s6, blk + 6 * arb, si + 6 * ss, dec);
-            if (TC.N > 7) c7 = End(c7, s7, blk + 7 * arb, si + 7 * ss, dec);
+            Ends<TC>(ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7, s0, s1, s2, s3, s4, s5, s6, s7, blk, arb, sums + i * 4, ss, dec);
         }
         TileCount.Store<TC>(y, yStride, c0, c1, c2, c3, c4, c5, c6, c7);
     }
@@ -495,10 +503,10 @@ internal static unsafe class TileQ4_KRepacked
         for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, dec += DecodedFloats, blk += ActBlockBytes, tq += TileBlockBytes)
         {
             // the group's quants are one sequential stream: ask for a super-block's 16 lines 16 KB ahead into L2
-            byte* pf = q + PrefetchBytes;
+            byte* pf = q + RepackedMatrix.PrefetchBytes;
             for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
             if (TB.HasFifthBit)
-                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + PrefetchBytes / 4 + l);
+                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + RepackedMatrix.PrefetchBytes / 4 + l);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
             Vector256<int> u0 = default, u1 = default;
             for (int p = 0; p < 4; p++)
@@ -546,15 +554,7 @@ internal static unsafe class TileQ4_KRepacked
                 s0 += u0;
                 s1 += u1;
             }
-            int* si = sums + i * 4;
-            c0 = End(c0, s0, blk, si, dec);
-            if (TC.N > 1) c1 = End(c1, s1, blk + arb, si + ss, dec);
-            if (TC.N > 2) c2 = End(c2, s2, blk + 2 * arb, si + 2 * ss, dec);
-            if (TC.N > 3) c3 = End(c3, s3, blk + 3 * arb, si + 3 * ss, dec);
-            if (TC.N > 4) c4 = End(c4, s4, blk + 4 * arb, si + 4 * ss, dec);
-            if (TC.N > 5) c5 = End(c5, s5, blk + 5 * arb, si + 5 * ss, dec);
-            if (TC.N > 6) c6 = End(c6, s6, blk + 6 * arb, si + 6 * ss, dec);
-            if (TC.N > 7) c7 = End(c7, s7, blk + 7 * arb, si + 7 * ss, dec);
+            Ends<TC>(ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7, s0, s1, s2, s3, s4, s5, s6, s7, blk, arb, sums + i * 4, ss, dec);
         }
         TileCount.Store<TC>(y, yStride, c0, c1, c2, c3, c4, c5, c6, c7);
     }
@@ -577,10 +577,10 @@ internal static unsafe class TileQ4_KRepacked
         byte* blk = a;
         for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, meta += Q4_KRepacked.MetaBytes, blk += ActBlockBytes, sums += 4)
         {
-            byte* pf = q + PrefetchBytes;
+            byte* pf = q + RepackedMatrix.PrefetchBytes;
             for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
             if (TB.HasFifthBit)
-                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + PrefetchBytes / 4 + l);
+                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + RepackedMatrix.PrefetchBytes / 4 + l);
             var u0 = Vector256.LoadAligned((uint*)meta);
             var u1 = Vector256.LoadAligned((uint*)(meta + 32));
             var u2 = Vector256.LoadAligned((uint*)(meta + 64));

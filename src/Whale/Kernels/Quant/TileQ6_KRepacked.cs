@@ -33,12 +33,6 @@ namespace Whale.Kernels.Quant;
 /// </summary>
 internal static unsafe class TileQ6_KRepacked
 {
-    /// <summary>Bytes of activation rows handled at a time: they stay in L2 (2 MB per core here) while the row groups stream past.</summary>
-    private const int ChunkBytes = 1536 << 10;
-
-    /// <summary>How far ahead of the super-block being read a tile prefetches its weights (into L2: prefetcht1).</summary>
-    private const int PrefetchBytes = 16384;
-
     /// <summary>Activation rows per register tile.</summary>
     private const int ColTile = 8;
 
@@ -46,7 +40,7 @@ internal static unsafe class TileQ6_KRepacked
     private const int DecodedFloats = 136;
 
     /// <summary>Bytes of one Q8_K activation block (f32 d, 256 quants, 16 bsums).</summary>
-    private const int ActBlockBytes = 292;
+    private static int ActBlockBytes => sizeof(BlockQ8_K);
 
     /// <summary>Bytes of one sub-block of a prepared activation tile: <see cref="ColTile"/> int32 starts, then <see cref="ColTile"/> × 16 quants.</summary>
     private const int SubBytes = ColTile * 4 + ColTile * 16;
@@ -70,7 +64,7 @@ internal static unsafe class TileQ6_KRepacked
         if (r0 >= r1 || batch <= 0) return;
         const int G = Q6_KRepacked.GroupRows;
         int nb = w.Blocks;
-        long fit = ChunkBytes / ((long)nb * (ActBlockBytes + TileBlockBytes / ColTile));
+        long fit = RepackedMatrix.ChunkBytes / ((long)nb * (ActBlockBytes + TileBlockBytes / ColTile));
         int chunk = batch <= fit ? batch : (int)Math.Max(ColTile, fit / ColTile * ColTile);
         int tiles = (chunk + ColTile - 1) / ColTile;
         long pBytes = Math.Max((long)tiles * nb * TileBlockBytes, (long)nb * 64), decBytes = (long)nb * DecodedFloats * 4, tileBytes = (long)chunk * G * 4;
@@ -264,7 +258,7 @@ internal static unsafe class TileQ6_KRepacked
         for (int i = 0; i < nb; i++, q += Q6_KRepacked.QuantBytes, dec += DecodedFloats, tq += TileBlockBytes)
         {
             // the group's quants are one sequential stream: ask for a super-block's 24 lines 16 KB ahead into L2
-            byte* pf = q + PrefetchBytes;
+            byte* pf = q + RepackedMatrix.PrefetchBytes;
             for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
             Vector256<int> u0 = default, u1 = default;
@@ -353,7 +347,7 @@ internal static unsafe class TileQ6_KRepacked
         byte* blk = a;
         for (int i = 0; i < nb; i++, q += Q6_KRepacked.QuantBytes, scales += Q6_KRepacked.ScaleBytes, dh += 8, blk += ActBlockBytes, corr += 16)
         {
-            byte* pf = q + PrefetchBytes;
+            byte* pf = q + RepackedMatrix.PrefetchBytes;
             for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             for (int j = 0; j < 16; j += 4)

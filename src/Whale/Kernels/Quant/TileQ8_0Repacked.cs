@@ -40,12 +40,6 @@ internal static unsafe class TileQ8_0Repacked
     /// </summary>
     private const int TileBlockBytes = ColTile * (32 + 4 + 4);
 
-    /// <summary>Bytes of activation rows prepared at a time: they stay in L2 (2 MB per core here) while a thread's row groups stream past.</summary>
-    private const int ChunkBytes = 1536 << 10;
-
-    /// <summary>How far ahead of the block being read a tile prefetches its weights (into L2: prefetcht1).</summary>
-    private const int PrefetchBytes = 16384;
-
     /// <summary>True when this kernel can run (AVX-512 F/VL for 32 registers and EVEX forms, AVX-VNNI, FMA).</summary>
     public static bool IsSupported => Avx512F.VL.IsSupported && AvxVnni.IsSupported && Fma.IsSupported;
 
@@ -63,7 +57,7 @@ internal static unsafe class TileQ8_0Repacked
         const int G = Q8_0Repacked.GroupRows;
         int nb = w.Blocks;
         long tileBytes = (long)nb * TileBlockBytes;
-        int fitTiles = (int)Math.Max(1, ChunkBytes / tileBytes);
+        int fitTiles = (int)Math.Max(1, RepackedMatrix.ChunkBytes / tileBytes);
         int chunk = Math.Min(batch, fitTiles * ColTile);
         int tiles = (chunk + ColTile - 1) / ColTile;
         long dwBytes = (long)nb * G * 4, outBytes = (long)chunk * G * 4;
@@ -176,7 +170,7 @@ internal static unsafe class TileQ8_0Repacked
         for (int i = 0; i < nb; i++, u += 256, t += TileBlockBytes)
         {
             // the group is one sequential stream: ask for a block's 4 lines 16 KB ahead into L2
-            byte* pf = u + PrefetchBytes;
+            byte* pf = u + RepackedMatrix.PrefetchBytes;
             Sse.Prefetch1(pf); Sse.Prefetch1(pf + 64); Sse.Prefetch1(pf + 128); Sse.Prefetch1(pf + 192);
             var sw = TS.Load(scales, i);
             var w0 = Vector256.LoadAligned(u); var w1 = Vector256.LoadAligned(u + 32);
