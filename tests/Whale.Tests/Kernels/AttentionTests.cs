@@ -15,9 +15,7 @@ public unsafe class AttentionTests
     {
         var rng = new Random(headDim * 31 + kvHeads);
         int maxN = 150, kvDim = kvHeads * headDim, cap = Attention.Padded(maxN);
-        var k = new Half[maxN * kvDim];
-        var v = new Half[maxN * kvDim];
-        for (int i = 0; i < k.Length; i++) { k[i] = (Half)(rng.NextDouble() * 4 - 2); v[i] = (Half)(rng.NextDouble() * 2 - 1); }
+        var (k, v) = RandomCache(rng, maxN * kvDim);
         var kf = new float[kvDim * cap];
         var vt = new float[kvDim * cap];
         var q = new float[headDim];
@@ -59,9 +57,7 @@ public unsafe class AttentionTests
     {
         var rng = new Random(headDim + nh);
         int maxN = 140, cap = Attention.Padded(maxN);
-        var k = new Half[maxN * headDim];
-        var v = new Half[maxN * headDim];
-        for (int i = 0; i < k.Length; i++) { k[i] = (Half)(rng.NextDouble() * 4 - 2); v[i] = (Half)(rng.NextDouble() * 2 - 1); }
+        var (k, v) = RandomCache(rng, maxN * headDim);
         var kf = new float[headDim * cap];
         var vt = new float[headDim * cap];
         var q = new float[nh * headDim];
@@ -164,9 +160,7 @@ public unsafe class AttentionTests
     {
         var rng = new Random(kvHeads * 1000 + headDim + j0);
         int kvDim = kvHeads * headDim, cap = Attention.Padded(j1);
-        var k = new Half[j1 * kvDim];
-        var v = new Half[j1 * kvDim];
-        for (int i = 0; i < k.Length; i++) { k[i] = (Half)(rng.NextDouble() * 8 - 4); v[i] = (Half)(rng.NextDouble() * 8 - 4); }
+        var (k, v) = RandomCache(rng, j1 * kvDim);
         var kf = new float[kvDim * cap];
         var vt = new float[kvDim * cap];
         kf.AsSpan().Fill(float.NaN);
@@ -235,5 +229,14 @@ public unsafe class AttentionTests
             for (int l = 0; l < 16; l++)
                 Assert.True(BitConverter.SingleToInt32Bits((float)(Half)x[l]) == BitConverter.SingleToInt32Bits(y[l]), $"{x[l]:R}: {y[l]:R} vs {(float)(Half)x[l]:R}");
         }
+    }
+
+    /// <summary>Random F16 cache rows: K in [-2, 2), V in [-1, 1).</summary>
+    private static (Half[] K, Half[] V) RandomCache(Random rng, int values)
+    {
+        var k = new Half[values];
+        var v = new Half[values];
+        for (int i = 0; i < values; i++) { k[i] = (Half)(rng.NextDouble() * 4 - 2); v[i] = (Half)(rng.NextDouble() * 2 - 1); }
+        return (k, v);
     }
 }

@@ -403,22 +403,8 @@ public unsafe class KQuantRepackedTests
     [Fact]
     public void CreateRejectsBadShapes()
     {
-        var w = new byte[210 * 8];
-        fixed (byte* pw = w)
-        {
-            nint p = (nint)pw;
-            Assert.Throws<ArgumentException>(() => Q4_KRepacked.Create((byte*)p, 144, 8, 384));
-            Assert.Throws<ArgumentException>(() => Q4_KRepacked.Create((byte*)p, 100, 8, 256));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Q4_KRepacked.Create((byte*)p, 144, 0, 256));
-            Assert.Throws<ArgumentNullException>(() => Q4_KRepacked.Create(null, 144, 8, 256));
-            Assert.Throws<ArgumentException>(() => Q5_KRepacked.Create((byte*)p, 176, 8, 384));
-            Assert.Throws<ArgumentException>(() => Q5_KRepacked.Create((byte*)p, 170, 8, 256));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Q5_KRepacked.Create((byte*)p, 176, 0, 256));
-            Assert.Throws<ArgumentNullException>(() => Q5_KRepacked.Create(null, 176, 8, 256));
-            Assert.Throws<ArgumentException>(() => Q6_KRepacked.Create((byte*)p, 210, 8, 384));
-            Assert.Throws<ArgumentException>(() => Q6_KRepacked.Create((byte*)p, 200, 8, 256));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Q6_KRepacked.Create((byte*)p, 210, 0, 256));
-            Assert.Throws<ArgumentNullException>(() => Q6_KRepacked.Create(null, 210, 8, 256));
-        }
+        RepackedChecks.AssertRejectsBadShapes(Q4_KRepacked.Create, 144, 256);
+        RepackedChecks.AssertRejectsBadShapes(Q5_KRepacked.Create, 176, 256);
+        RepackedChecks.AssertRejectsBadShapes(Q6_KRepacked.Create, 210, 256);
     }
 }

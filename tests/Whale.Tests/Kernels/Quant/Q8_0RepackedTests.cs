@@ -325,16 +325,5 @@ public unsafe class Q8_0RepackedTests
     }
 
     [Fact]
-    public void CreateRejectsBadShapes()
-    {
-        var w = new byte[34 * 8];
-        fixed (byte* pw = w)
-        {
-            nint p = (nint)pw;
-            Assert.Throws<ArgumentException>(() => Q8_0Repacked.Create((byte*)p, 34, 8, 48));
-            Assert.Throws<ArgumentException>(() => Q8_0Repacked.Create((byte*)p, 20, 8, 32));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Q8_0Repacked.Create((byte*)p, 34, 0, 32));
-            Assert.Throws<ArgumentNullException>(() => Q8_0Repacked.Create(null, 34, 8, 32));
-        }
-    }
+    public void CreateRejectsBadShapes() => RepackedChecks.AssertRejectsBadShapes(Q8_0Repacked.Create, 34, 32);
 }

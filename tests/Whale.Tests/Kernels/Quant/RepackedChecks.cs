@@ -1,10 +1,32 @@
 using Whale.Kernels;
+using Whale.Kernels.Quant;
 
 namespace Whale.Tests.Kernels.Quant;
 
 /// <summary>Checks every repacked type must pass (Q8_0RepackedTests, KQuantRepackedTests), whatever its layout.</summary>
-internal static class RepackedChecks
+internal static unsafe class RepackedChecks
 {
+    /// <summary>A repacked type's factory (<c>Q8_0Repacked.Create</c>, <c>Q4_KRepacked.Create</c>, ...).</summary>
+    public delegate RepackedMatrix? Factory(byte* data, long rowBytes, int rows, int cols);
+
+    /// <summary>
+    /// <paramref name="create"/> refuses, with the argument exception a caller can act on, columns that are not whole
+    /// blocks of <paramref name="blockValues"/>, a row size that is not the type's <paramref name="rowBytes"/> for one
+    /// block, zero rows and a null source.
+    /// </summary>
+    public static void AssertRejectsBadShapes(Factory create, int rowBytes, int blockValues)
+    {
+        var w = new byte[rowBytes * 2 * 8];
+        fixed (byte* pw = w)
+        {
+            nint p = (nint)pw;
+            Assert.Throws<ArgumentException>(() => create((byte*)p, rowBytes, 8, blockValues * 3 / 2));
+            Assert.Throws<ArgumentException>(() => create((byte*)p, rowBytes - 6, 8, blockValues));
+            Assert.Throws<ArgumentOutOfRangeException>(() => create((byte*)p, rowBytes, 0, blockValues));
+            Assert.Throws<ArgumentNullException>(() => create(null, rowBytes, 8, blockValues));
+        }
+    }
+
     /// <summary>
     /// The pool product (rows split across workers on RowAlignment) equals one call over all rows on this thread, bit
     /// for bit, for random activations of <paramref name="batch"/> rows; returns the converted activations.
