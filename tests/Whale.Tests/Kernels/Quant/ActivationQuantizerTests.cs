@@ -52,14 +52,10 @@ public unsafe class ActivationQuantizerTests
     public void Q8_0VectorFormEqualsScalarFormIncludingSpecialValues()
     {
         var rng = new Random(11);
-        float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -float.MaxValue,
-            float.Epsilon, 1e-30f, 0.5f, -0.5f, 1.5f, 126.5f];
         for (int trial = 0; trial < 200; trial++)
         {
-            int blocks = 1 + rng.Next(48);
-            var x = QuantTestData.RandomFloats(rng, 32 * blocks, trial % 3 == 0 ? 1e-3f : trial % 3 == 1 ? 7f : 300f);
-            if (trial % 4 == 0) for (int k = 0; k < 3; k++) x[rng.Next(x.Length)] = specials[rng.Next(specials.Length)];
-            if (trial % 10 == 0) Array.Clear(x, 0, 32);                     // an all-zero block: d = 0, id = 0
+            var x = Trial(rng, trial, 32, 48);                              // trial % 10 == 0: an all-zero block (d = 0, id = 0)
+            int blocks = x.Length / 32;
             if (trial % 10 == 1) for (int j = 0; j < 32; j++) x[j] = (j - 16) * 0.5f; // exact halves: ties to even
             var a = new BlockQ8_0[blocks];
             var b = new BlockQ8_0[blocks];
@@ -82,14 +78,10 @@ public unsafe class ActivationQuantizerTests
     public void Q8_KVectorFormEqualsScalarFormIncludingSpecialValues()
     {
         var rng = new Random(12);
-        float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -float.MaxValue,
-            float.Epsilon, 1e-30f, 0.5f, -0.5f, 1.5f];
         for (int trial = 0; trial < 120; trial++)
         {
-            int blocks = 1 + rng.Next(6);
-            var x = QuantTestData.RandomFloats(rng, 256 * blocks, trial % 3 == 0 ? 1e-3f : trial % 3 == 1 ? 7f : 300f);
-            if (trial % 4 == 0) for (int k = 0; k < 3; k++) x[rng.Next(x.Length)] = specials[rng.Next(specials.Length)];
-            if (trial % 10 == 0) Array.Clear(x, 0, 256);                        // a block of zeros
+            var x = Trial(rng, trial, 256, 6);                                   // trial % 10 == 0: a block of zeros
+            int blocks = x.Length / 256;
             if (trial % 10 == 1) { x[3] = 5f; x[200] = -5f; }                   // ties for max|x|: the first one's sign wins
             if (trial % 10 == 2) { x[3] = -5f; x[200] = 5f; }
             if (trial % 10 == 3) for (int j = 0; j < 256; j++) x[j] = (j % 7 - 3) * 42.333332f; // many exact-tie candidates
@@ -187,5 +179,21 @@ public unsafe class ActivationQuantizerTests
         fixed (ushort* pq = q)
             ActivationQuantizer.Convert(GgmlType.F16, px, (byte*)pq, 300);
         for (int i = 0; i < x.Length; i++) Assert.Equal(BitConverter.HalfToUInt16Bits((Half)x[i]), q[i]);
+    }
+
+    private static readonly float[] Specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue,
+        -float.MaxValue, float.Epsilon, 1e-30f, 0.5f, -0.5f, 1.5f, 126.5f];
+
+    /// <summary>
+    /// Activations for a vector-vs-scalar trial: 1..maxBlocks blocks of random values at three magnitudes; every 4th
+    /// trial has three special values (NaN, infinities, extremes, subnormals, halves), every 10th a first block of zeros.
+    /// </summary>
+    private static float[] Trial(Random rng, int trial, int blockValues, int maxBlocks)
+    {
+        int blocks = 1 + rng.Next(maxBlocks);
+        var x = QuantTestData.RandomFloats(rng, blockValues * blocks, trial % 3 == 0 ? 1e-3f : trial % 3 == 1 ? 7f : 300f);
+        if (trial % 4 == 0) for (int k = 0; k < 3; k++) x[rng.Next(x.Length)] = Specials[rng.Next(Specials.Length)];
+        if (trial % 10 == 0) Array.Clear(x, 0, blockValues);
+        return x;
     }
 }
