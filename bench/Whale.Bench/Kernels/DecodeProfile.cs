@@ -25,8 +25,8 @@ internal static unsafe class DecodeProfile
             Console.Error.WriteLine("usage: Whale.Bench decode-profile MODEL.gguf [threads 1] [steps 8]");
             return 2;
         }
-        int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
-        int steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
+        int threads = ProbeArgs.Int(args, 1, 1);
+        int steps = ProbeArgs.Int(args, 2, 8);
         using var file = GgufFile.Open(args[0]);
         using var pool = new WorkerPool(threads);
         // one thread: the thread's CPU time (robust on a shared machine); more: wall time
@@ -44,7 +44,7 @@ internal static unsafe class DecodeProfile
         var time = new Dictionary<string, double>();
         var bytes = new Dictionary<string, double>();
         var steps_ = new List<double>();
-        Console.WriteLine($"{Path.GetFileName(args[0])}: {threads} thread(s), {steps} steps after one warm-up, {(threads == 1 ? "thread CPU time" : "wall time")}; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"{Path.GetFileName(args[0])}: {threads} thread(s), {steps} steps after one warm-up, {(threads == 1 ? "thread CPU time" : "wall time")}; load {ProbeArgs.Load()}");
         for (int s = -1; s < steps; s++)
         {
             double step0 = Clock();
@@ -89,7 +89,7 @@ internal static unsafe class DecodeProfile
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {runs} empty pool jobs (one step's count, mean) | {(Clock() - t0) / steps * 1e3:F2} | |"));
         }
         Step(args[0], threads, steps, Clock);
-        Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load after: {ProbeArgs.Load()}");
         return 0;
     }
 

@@ -17,17 +17,16 @@ internal static unsafe class GemvProbe
 {
     public static int Run(string[] args)
     {
-        var types = (args.Length > 0 ? args[0] : "Q4_K,Q6_K,Q5_K").Split(',').Select(Enum.Parse<GgmlType>).ToArray();
-        var shapes = (args.Length > 1 ? args[1] : "1536x1536,8960x1536,1536x8960").Split(',')
-            .Select(s => s.Split('x')).Select(p => (Rows: int.Parse(p[0], CultureInfo.InvariantCulture), Cols: int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray();
-        int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7;
-        int coldMiB = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 640;
-        int batch = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1;
+        var types = ProbeArgs.Types(args, 0, "Q4_K,Q6_K,Q5_K");
+        var shapes = ProbeArgs.Shapes(args, 1, "1536x1536,8960x1536,1536x8960");
+        int reps = ProbeArgs.Int(args, 2, 7);
+        int coldMiB = ProbeArgs.Int(args, 3, 640);
+        int batch = ProbeArgs.Int(args, 4, 1);
         if (batch is < 1 or > 4) throw new ArgumentException("batch must be 1-4");
         // batch 1: the row dots (VecDot, what WeightMatrix ran before) vs GemvKQuants.TryMatVec;
         // batch 2-4: the tiles (TileKQuants, 512-bit) vs GemvKQuants.TryMatMulSmall.
         var (nameA, nameB) = batch == 1 ? ("row dots", "gemv") : ("tiles", "small");
-        Console.WriteLine($"one thread, batch {batch}; median of {reps} alternating repetitions after one warm-up; cold region {coldMiB} MiB; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"one thread, batch {batch}; median of {reps} alternating repetitions after one warm-up; cold region {coldMiB} MiB; load {ProbeArgs.Load()}");
         Console.WriteLine($"| type | rows x cols | batch | mode | {nameA} GMAC/s | {nameB} GMAC/s | {nameA} weight GB/s | {nameB} weight GB/s | {nameB} / {nameA} |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var type in types)
@@ -78,7 +77,7 @@ internal static unsafe class GemvProbe
                         $"| {type} | {rows} x {cols} | {batch} | {(cold ? "cold" : "hot")} | {macs / a / 1e9:F1} | {macs / b / 1e9:F1} | {bytes / a / 1e9:F2} | {bytes / b / 1e9:F2} | {a / b:F2} |"));
                 }
             }
-        Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load after: {ProbeArgs.Load()}");
         return 0;
     }
 

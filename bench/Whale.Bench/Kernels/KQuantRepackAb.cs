@@ -19,13 +19,12 @@ internal static unsafe class KQuantRepackAb
 {
     public static int Run(string[] args)
     {
-        var types = (args.Length > 0 ? args[0] : "Q4_K,Q6_K").Split(',').Select(Enum.Parse<GgmlType>).ToArray();
-        var shapes = (args.Length > 1 ? args[1] : "1536x1536,8960x1536").Split(',')
-            .Select(s => s.Split('x')).Select(p => (Rows: int.Parse(p[0], CultureInfo.InvariantCulture), Cols: int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray();
-        int[] batches = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [1, 4, 16, 64, 512];
-        int reps = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
-        int coldMiB = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 640;
-        Console.WriteLine($"one thread; median of {reps} alternating repetitions after one warm-up; cold region {coldMiB} MiB; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        var types = ProbeArgs.Types(args, 0, "Q4_K,Q6_K");
+        var shapes = ProbeArgs.Shapes(args, 1, "1536x1536,8960x1536");
+        int[] batches = ProbeArgs.Ints(args, 2, "1,4,16,64,512");
+        int reps = ProbeArgs.Int(args, 3, 5);
+        int coldMiB = ProbeArgs.Int(args, 4, 640);
+        Console.WriteLine($"one thread; median of {reps} alternating repetitions after one warm-up; cold region {coldMiB} MiB; load {ProbeArgs.Load()}");
         Console.WriteLine("| type | rows x cols | batch | mode | in place GMAC/s | repacked GMAC/s | in place GB/s | repacked GB/s | repacked / in place | max diff / max y |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var type in types)
@@ -74,7 +73,7 @@ internal static unsafe class KQuantRepackAb
                     }
                 }
             }
-        Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load after: {ProbeArgs.Load()}");
         return 0;
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Whale.Gguf;
 using Whale.Kernels;
 using Whale.Kernels.Quant;
@@ -22,14 +21,14 @@ internal static unsafe class Q8_0TileAb
             Console.Error.WriteLine("q8ab needs AVX-VNNI and AVX-512");
             return 1;
         }
-        int cols = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1536;
-        int rows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1536;
-        int[] batches = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [1, 4, 16, 64, 512];
+        int cols = ProbeArgs.Int(args, 0, 1536);
+        int rows = ProbeArgs.Int(args, 1, 1536);
+        int[] batches = ProbeArgs.Ints(args, 2, "1,4,16,64,512");
         using var w = new TestMatrix(GgmlType.Q8_0, cols, rows);
         var m = w.Matrix;
         using var packed = new WeightMatrix(GgmlType.Q8_0, m.Data, cols, rows);
         packed.Repack();
-        Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load average {ProbeArgs.Load()}");
         foreach (int batch in batches)
         {
             var qx = new byte[batch * m.ActivationRowBytes];

@@ -19,12 +19,11 @@ internal static unsafe class TileProbe
 {
     public static int Run(string[] args)
     {
-        var types = (args.Length > 0 ? args[0] : "Q4_K,Q6_K,F32,F16,BF16,Q5_0,Q4_0").Split(',').Select(Enum.Parse<GgmlType>).ToArray();
-        var shapes = (args.Length > 1 ? args[1] : "1536x1536,8960x1536").Split(',')
-            .Select(s => s.Split('x')).Select(p => (Rows: int.Parse(p[0], CultureInfo.InvariantCulture), Cols: int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray();
-        var batches = (args.Length > 2 ? args[2] : "16,512").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        int reps = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
-        Console.WriteLine($"one thread; GMAC/s = rows*cols*batch / thread CPU time, median of {reps} alternating repetitions after one warm-up; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        var types = ProbeArgs.Types(args, 0, "Q4_K,Q6_K,F32,F16,BF16,Q5_0,Q4_0");
+        var shapes = ProbeArgs.Shapes(args, 1, "1536x1536,8960x1536");
+        var batches = ProbeArgs.Ints(args, 2, "16,512");
+        int reps = ProbeArgs.Int(args, 3, 5);
+        Console.WriteLine($"one thread; GMAC/s = rows*cols*batch / thread CPU time, median of {reps} alternating repetitions after one warm-up; load {ProbeArgs.Load()}");
         Console.WriteLine("| type | rows x cols | batch | row dots | tiles 512 | tiles 256 | tiles 512 / row dots |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var type in types)
@@ -64,7 +63,7 @@ internal static unsafe class TileProbe
                         $"| {type} | {rows} x {cols} | {batch} | {r:F1} | {a:F1} | {b2:F1} | {a / r:F1} |"));
                 }
             }
-        Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load after: {ProbeArgs.Load()}");
         return 0;
     }
 }
