@@ -339,43 +339,27 @@ public unsafe class KQuantRepackedTests
         const int n = 512, rows = 12, batch = 3;
         var w = KQuantData.RandomWeights(t, rows, n, rng);
         var a = KQuantData.RandomActivations(batch, n, rng);
-        long rb = GgmlTypeTraits.RowBytes(t, n), arb = GgmlTypeTraits.RowBytes(GgmlType.Q8_K, n);
         fixed (byte* pw = w)
         {
             var m = new WeightMatrix(t, pw, n, rows);
             Assert.True(m.Repack());
             // 2 groups of 8 rows x 2 super-blocks x the row bytes of a block (Q4_K 144: 2304 B; Q5_K 176: 2816 B;
             // Q6_K 210: 3360 B, rounded up to 3392, a multiple of 64)
-            Assert.Equal(2 * t switch { GgmlType.Q4_K => 2304, GgmlType.Q5_K => 2816, _ => 3392 }, m.RepackedBytes);
-            var y = new float[batch * rows];
-            m.MatMul(a, batch, y, 0, rows);
-            m.Dispose();
-            Assert.False(m.IsRepacked);
-            Assert.Equal(0, m.RepackedBytes);
-            var y2 = new float[batch * rows];
-            m.MatMul(a, batch, y2, 0, rows);
-            fixed (byte* pa = a)
-                for (int b = 0; b < batch; b++)
-                    for (int r = 0; r < rows; r++)
-                    {
-                        Assert.Equal(RowLane(t, pw + r * rb, pa + b * arb, n), y[b * rows + r]);
-                        Assert.Equal(Ggml(t, pw + r * rb, pa + b * arb, n), y2[b * rows + r]);   // in place again: llama.cpp's order
-                    }
-            m.Dispose();   // idempotent
+            RepackedChecks.DisposeFallsBackToTheRows(m, a, batch, 2 * t switch { GgmlType.Q4_K => 2304, GgmlType.Q5_K => 2816, _ => 3392 },
+                (wr, ar) => RowLane(t, (byte*)wr, (byte*)ar, n), (wr, ar) => Ggml(t, (byte*)wr, (byte*)ar, n));
         }
 
         fixed (byte* pw = w)
         {
-            IDisposable raw = t switch
+            long rb = GgmlTypeTraits.RowBytes(t, n);
+            RepackedMatrix raw = t switch
             {
                 GgmlType.Q4_K => Q4_KRepacked.Create(pw, rb, rows, n),
                 GgmlType.Q5_K => Q5_KRepacked.Create(pw, rb, rows, n),
                 _ => Q6_KRepacked.Create(pw, rb, rows, n),
             };
             raw.Dispose();
-            if (raw is Q4_KRepacked r4) Assert.Throws<ObjectDisposedException>(() => (nint)r4.Base);
-            if (raw is Q5_KRepacked r5) Assert.Throws<ObjectDisposedException>(() => (nint)r5.Base);
-            if (raw is Q6_KRepacked r6) Assert.Throws<ObjectDisposedException>(() => (nint)r6.Base);
+            Assert.Throws<ObjectDisposedException>(() => (nint)raw.Base);
             raw.Dispose();
         }
     }

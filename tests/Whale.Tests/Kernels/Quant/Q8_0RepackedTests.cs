@@ -240,24 +240,8 @@ public unsafe class Q8_0RepackedTests
             var m = new WeightMatrix(GgmlType.Q8_0, pw, n, rows);
             Assert.True(m.Repack());
             // 2 groups of 8 rows x 2 blocks x (32 quants + 2 scale bytes) = 544 B each, rounded up to 576 (64-byte multiple)
-            Assert.Equal(2 * 576, m.RepackedBytes);
-            var y = new float[batch * rows];
-            m.MatMul(a, batch, y, 0, rows);
-            m.Dispose();
-            Assert.False(m.IsRepacked);
-            Assert.Equal(0, m.RepackedBytes);
-            var y2 = new float[batch * rows];
-            m.MatMul(a, batch, y2, 0, rows);
-            fixed (byte* pa = a)
-                for (int b = 0; b < batch; b++)
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var wr = (BlockQ8_0*)(pw + r * m.RowBytes);
-                        var ar = (BlockQ8_0*)(pa + b * m.RowBytes);
-                        Assert.Equal(ReferenceDot.Q8_0Q8_0RowLane(wr, ar, n), y[b * rows + r]);
-                        Assert.Equal(VecDot.Q8_0Q8_0(wr, ar, n), y2[b * rows + r]);   // in place again: llama.cpp's order
-                    }
-            m.Dispose();   // idempotent
+            RepackedChecks.DisposeFallsBackToTheRows(m, a, batch, 2 * 576,
+                (wr, ar) => ReferenceDot.Q8_0Q8_0RowLane((BlockQ8_0*)wr, (BlockQ8_0*)ar, n), (wr, ar) => VecDot.Q8_0Q8_0((BlockQ8_0*)wr, (BlockQ8_0*)ar, n));
         }
 
         fixed (byte* pw = w)

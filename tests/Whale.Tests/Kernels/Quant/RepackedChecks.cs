@@ -81,6 +81,35 @@ internal static unsafe class RepackedChecks
                 }
     }
 
+    /// <summary>
+    /// The repacked matrix <paramref name="m"/> holds <paramref name="expectedBytes"/> of copy and computes
+    /// <paramref name="rowLane"/>'s bits; after Dispose the copy is gone and the same matrix reads its rows in place again
+    /// (<paramref name="ggml"/>'s bits, llama.cpp's order); a second Dispose is harmless.
+    /// </summary>
+    public static unsafe void DisposeFallsBackToTheRows(WeightMatrix m, byte[] a, int batch, long expectedBytes,
+        Func<nint, nint, float> rowLane, Func<nint, nint, float> ggml)
+    {
+        int rows = m.Rows;
+        Assert.True(m.IsRepacked);
+        Assert.Equal(expectedBytes, m.RepackedBytes);
+        var y = new float[batch * rows];
+        m.MatMul(a, batch, y, 0, rows);
+        m.Dispose();
+        Assert.False(m.IsRepacked);
+        Assert.Equal(0, m.RepackedBytes);
+        var y2 = new float[batch * rows];
+        m.MatMul(a, batch, y2, 0, rows);
+        fixed (byte* pa = a)
+            for (int b = 0; b < batch; b++)
+                for (int r = 0; r < rows; r++)
+                {
+                    nint wr = (nint)(m.Data + r * m.RowBytes), ar = (nint)(pa + b * m.ActivationRowBytes);
+                    Assert.Equal(rowLane(wr, ar), y[b * rows + r]);
+                    Assert.Equal(ggml(wr, ar), y2[b * rows + r]);
+                }
+        m.Dispose();
+    }
+
     /// <summary>Every row dequantized from the repacked copy equals the same row dequantized in place, bit for bit.</summary>
     public static void RowsDequantizeAsInPlace(WeightMatrix packed, WeightMatrix inPlace)
     {
