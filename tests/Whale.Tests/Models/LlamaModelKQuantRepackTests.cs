@@ -4,7 +4,6 @@ using Whale.Kernels;
 using Whale.Kernels.Quant;
 using Whale.Models;
 using Whale.Models.Paged;
-using Whale.Tests.LlamaCpp;
 using Whale.Tests.TestData;
 
 namespace Whale.Tests.Models;
@@ -12,13 +11,11 @@ namespace Whale.Tests.Models;
 /// <summary>
 /// Q8_0, Q4_K_M (Q4_K and Q6_K matrices) and Q5_K files with their weights repacked at load (<see cref="TileQ8_0Repacked"/>,
 /// <see cref="TileQ4_KRepacked"/>, <see cref="TileQ5_KRepacked"/>, <see cref="TileQ6_KRepacked"/>, row-lane order): logits
-/// within float rounding of the same file read in place (and, for the K-quants, of llama.cpp), every matrix but the
-/// looked-up embedding table repacked, batch-independent paged steps, and the K-quant copies freed with the model.
+/// within float rounding of the same file read in place, every matrix but the looked-up embedding table repacked,
+/// batch-independent paged steps, and the K-quant copies freed with the model. Against llama.cpp: LlamaParityTests.
 /// </summary>
 public class LlamaModelKQuantRepackTests
 {
-    private const string Prompt = "<｜User｜>Why is the sky blue? Explain like I am five, then give the physics: Rayleigh scattering, 1/λ⁴.<｜Assistant｜><think>\n";
-
     private static bool Supported => TileQ8_0Repacked.IsSupported && TileQ4_KRepacked.IsSupported && TileQ5_KRepacked.IsSupported && TileQ6_KRepacked.IsSupported;
 
     /// <summary>All logits of a 21-token prompt (tiles), then of 6 single-token steps (batch 1).</summary>
@@ -105,29 +102,6 @@ public class LlamaModelKQuantRepackTests
             model.ForwardPaged(alone, model.CreatePagedCache(numBlocks: 8, blockSize: 16), logits);
             Assert.Equal(logits.Select(BitConverter.SingleToInt32Bits), together.AsSpan(s * V, V).ToArray().Select(BitConverter.SingleToInt32Bits));
         }
-    }
-
-    /// <summary>
-    /// A Q4_K_M file repacked (both types in Whale's row-lane order) against llama.cpp, which repacks both types into
-    /// its own interleaved kernels, and a Q5_K file (which llama.cpp reads in place, AVX2 order): the last logits within
-    /// the 2e-2 of the other repacked types' parity tests.
-    /// </summary>
-    [Theory]
-    [InlineData("qwen2", GgmlType.Q4_K, true)]
-    [InlineData("llama", GgmlType.Q4_K, true)]
-    [InlineData("qwen2", GgmlType.Q5_K, false)]
-    [InlineData("llama", GgmlType.Q5_K, false)]
-    public void RepackedMatchesLlamaCpp(string arch, GgmlType type, bool mixed)
-    {
-        string path = SyntheticModels.Get(arch, type, mixed: mixed);
-        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = 64, RepackWeights = true });
-        var tokens = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
-        tokens = [.. tokens, .. tokens, .. tokens];
-        using var gen = model.CreateGenerator(512);
-        var ours = gen.Evaluate(tokens);
-        using var cpp = new LlamaCppReference(path, contextSize: 512, batchSize: 64);
-        double rel = Parity.MaxRelativeDiff(ours, cpp.Evaluate(tokens));
-        Assert.True(rel <= 2e-2, $"{arch} {type}{(mixed ? "_M" : "")} repacked: max|diff|/max|logit| = {rel:E2}");
     }
 
     [Fact]

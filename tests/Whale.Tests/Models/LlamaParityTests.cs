@@ -22,10 +22,10 @@ public class LlamaParityTests(ITestOutputHelper output)
     /// Q5_1, Q5_K and below 2e-7 for F32, so those are held to 1e-5. Q4_0, Q4_K and Q6_K weights are repacked at
     /// load by that build (REPACK, interleaved 8-row gemm/gemv kernels with their own accumulation order), so a
     /// rounding flip somewhere in a 200-token prompt moves these random networks' logits by up to ~8e-3 (measured);
-    /// they are held to 2e-2. Whale repacks Q8_0, Q4_K and Q6_K weights at load the same way
+    /// they are held to 2e-2. Whale repacks Q8_0, Q4_K, Q5_K and Q6_K weights at load the same way
     /// (<see cref="Whale.Kernels.Quant.TileQ8_0Repacked"/> and the K-quant row-lane kernels, their own order), so those
-    /// are checked twice: read in place (Q8_0: llama.cpp's order, 1e-5; Q4_K/Q6_K: 2e-2 against llama.cpp's repacked
-    /// order) and repacked (2e-2).
+    /// are checked twice: read in place (Q8_0, Q5_K: llama.cpp's order, 1e-5; Q4_K/Q6_K: 2e-2 against llama.cpp's
+    /// repacked order) and repacked (2e-2). The Q4_K_M mix is checked repacked.
     /// Without AVX-512 the reference picks other kernels, so everything is held to 2e-2.
     /// </summary>
     public static TheoryData<string, GgmlType, bool, double> Cases()
@@ -40,10 +40,9 @@ public class LlamaParityTests(ITestOutputHelper output)
             d.Add(arch, GgmlType.Q8_0, true, repacked);
             d.Add(arch, GgmlType.Q4_0, false, repacked);   // Whale does not repack Q4_0
             foreach (var t in new[] { GgmlType.Q4_K, GgmlType.Q6_K })
-            {
                 d.Add(arch, t, false, repacked);           // Whale's in-place kernels (llama.cpp's own order, vs its repacked one)
+            foreach (var t in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
                 d.Add(arch, t, true, repacked);            // Whale's row-lane kernels
-            }
         }
         return d;
     }
@@ -73,7 +72,7 @@ public class LlamaParityTests(ITestOutputHelper output)
     public void Q4_K_MMixMatchesLlamaCpp(string arch)
     {
         string path = SyntheticModels.Get(arch, GgmlType.Q4_K, mixed: true);
-        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = 64 });
+        using var model = WhaleModel.Load(path, new ModelOptions { Threads = 2, BatchSize = 64, RepackWeights = true });
         var types = model.File.Tensors.Where(t => t.Shape.Length == 2).GroupBy(t => t.Type).ToDictionary(g => g.Key, g => g.Select(t => t.Name).ToList());
         Assert.Equal([GgmlType.Q4_K, GgmlType.Q6_K], types.Keys.Order());
         Assert.Contains("output.weight", types[GgmlType.Q6_K]);
