@@ -473,6 +473,20 @@ internal static unsafe class TileQ4_KRepacked
         var w2 = Vector256.LoadAligned(w + 64); var w3 = Vector256.LoadAligned(w + 96);
         var w4 = Vector256.LoadAligned(w + 128); var w5 = Vector256.LoadAligned(w + 160);
         var w6 = Vector256.LoadAligned(w + 192); var w7 = Vector256.LoadAligned(w + 224);
+        SubRows<TC>(w0, w1, w2, w3, w4, w5, w6, w7, ap, scale, split, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+    }
+
+    /// <summary>
+    /// <see cref="Sub"/> of one sub-block's 8 weight slices for each of the TC.N activation rows (row c's quants at
+    /// <paramref name="ap"/> + 32·c) into its sums s_c.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SubRows<TC>(Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7, byte* ap, Vector256<short> scale, Vector256<byte> split,
+        ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
+        ref Vector256<int> s4, ref Vector256<int> s5, ref Vector256<int> s6, ref Vector256<int> s7)
+        where TC : struct, TileCount.ICount
+    {
         s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, scale, split);
         if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, scale, split);
         if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 64, scale, split);
@@ -519,14 +533,7 @@ internal static unsafe class TileQ4_KRepacked
                 var w2 = Slice<TB>(qp, 2, false, h, lo); var w3 = Slice<TB>(qp, 3, false, h, lo);
                 var w4 = Slice<TB>(qp, 4, false, h, lo); var w5 = Slice<TB>(qp, 5, false, h, lo);
                 var w6 = Slice<TB>(qp, 6, false, h, lo); var w7 = Slice<TB>(qp, 7, false, h, lo);
-                s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
-                if (TC.N > 1) s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, sc, split);
-                if (TC.N > 2) s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 64, sc, split);
-                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 96, sc, split);
-                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 128, sc, split);
-                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 160, sc, split);
-                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 192, sc, split);
-                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 224, sc, split);
+                SubRows<TC>(w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
                 sc = Vector256.Load((short*)(dec + 16 * p + 8));
                 ap += ColTile * 32;
                 h = FifthBits<TB>(hb, 2 * p + 1);
@@ -535,19 +542,9 @@ internal static unsafe class TileQ4_KRepacked
                 w4 = Slice<TB>(qp, 4, true, h, lo); w5 = Slice<TB>(qp, 5, true, h, lo);
                 w6 = Slice<TB>(qp, 6, true, h, lo); w7 = Slice<TB>(qp, 7, true, h, lo);
                 if (TC.N <= 2)
-                {
-                    u0 = Sub(u0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
-                    if (TC.N > 1) u1 = Sub(u1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, sc, split);
-                    continue;
-                }
-                s0 = Sub(s0, w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split);
-                s1 = Sub(s1, w0, w1, w2, w3, w4, w5, w6, w7, ap + 32, sc, split);
-                s2 = Sub(s2, w0, w1, w2, w3, w4, w5, w6, w7, ap + 64, sc, split);
-                if (TC.N > 3) s3 = Sub(s3, w0, w1, w2, w3, w4, w5, w6, w7, ap + 96, sc, split);
-                if (TC.N > 4) s4 = Sub(s4, w0, w1, w2, w3, w4, w5, w6, w7, ap + 128, sc, split);
-                if (TC.N > 5) s5 = Sub(s5, w0, w1, w2, w3, w4, w5, w6, w7, ap + 160, sc, split);
-                if (TC.N > 6) s6 = Sub(s6, w0, w1, w2, w3, w4, w5, w6, w7, ap + 192, sc, split);
-                if (TC.N > 7) s7 = Sub(s7, w0, w1, w2, w3, w4, w5, w6, w7, ap + 224, sc, split);
+                    SubRows<TC>(w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split, ref u0, ref u1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                else
+                    SubRows<TC>(w0, w1, w2, w3, w4, w5, w6, w7, ap, sc, split, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
             }
             if (TC.N <= 2)
             {
