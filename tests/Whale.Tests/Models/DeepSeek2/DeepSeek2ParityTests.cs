@@ -49,9 +49,12 @@ public class DeepSeek2ParityTests(DeepSeek2Fixture fx, ITestOutputHelper output)
             ("v2-lite-tiny", GgmlType.Q4_K, true, true, loose),
         })
             d.Add(preset, type, legacy, mixed, false, tolerance);
-        // Q8_0 weights repacked at load sum in Whale's own order (TileQ8_0Repacked), like llama.cpp's repacked types
+        // Q8_0 and K-quant weights repacked at load sum in Whale's own order (TileQ8_0Repacked, the K-quant row-lane
+        // kernels), like llama.cpp's repacked types
         d.Add("v3-tiny", GgmlType.Q8_0, false, false, true, loose);
         d.Add("v2-lite-tiny", GgmlType.Q8_0, false, false, true, loose);
+        d.Add("v3-tiny", GgmlType.Q4_K, false, true, true, loose);
+        d.Add("v2-lite-tiny", GgmlType.Q4_K, true, true, true, loose);
         return d;
     }
 
