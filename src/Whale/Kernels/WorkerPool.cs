@@ -14,7 +14,8 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>
     /// How long Run spins for the other workers to finish before it blocks. On a VM a blocked thread's wake-up costs
     /// tens of microseconds (the idle vCPU halts), about what one decode-step product takes, so blocking there would
-    /// put that latency on the critical path of most products.
+    /// put that latency on the critical path of most products. The spin does not yield: the pool has one worker per
+    /// core by default (yielding spins measured 2-4 % slower on a 2-thread decode).
     /// </summary>
     private static readonly long DoneSpinTicks = System.Diagnostics.Stopwatch.Frequency / 2000;   // 0.5 ms
 
