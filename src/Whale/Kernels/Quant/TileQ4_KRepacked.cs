@@ -560,6 +560,12 @@ internal static unsafe class TileQ4_KRepacked
     /// One activation row (decode) × one row group: the sums of <see cref="Tile{TC}"/>, with each super-block's scales,
     /// mins, d and dmin decoded in registers as the group streams by, and four integer accumulators (sub-block j into
     /// j mod 4) for short dependency chains. Output: the 8 rows' values at <paramref name="y"/>.
+    /// <para>
+    /// Q4_K's high nibbles are not shifted down: the products take them in place (<c>v &amp; 0xF0</c>, 16 × the
+    /// quant), so the odd sub-blocks' accumulators (s1, s3) hold 16 × their sums, divided out exactly by one shift per
+    /// super-block (|16 · Σ q·a| &lt; 2^20 per sub-block keeps <see cref="Sub"/>'s split exact). One vector operation per
+    /// 32 bytes fewer; the integers, and so the results, are those of the shifted form.
+    /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void One<TB>(byte* q, byte* hb, byte* meta, byte* a, int* sums, int nb, float* y)
@@ -574,41 +580,60 @@ internal static unsafe class TileQ4_KRepacked
         byte* blk = a;
         for (int i = 0; i < nb; i++, q += Q4_KRepacked.QuantBytes, hb += FifthBitBytes, meta += Q4_KRepacked.MetaBytes, blk += ActBlockBytes, sums += 4)
         {
-            byte* pf = q + RepackedMatrix.PrefetchBytes;
-            for (int l = 0; l < Q4_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
             if (TB.HasFifthBit)
-                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + RepackedMatrix.PrefetchBytes / 4 + l);
+                for (int l = 0; l < FifthBitBytes; l += 64) Sse.Prefetch1(hb + RepackedMatrix.DecodePrefetchBytes / 4 + l);
             var u0 = Vector256.LoadAligned((uint*)meta);
             var u1 = Vector256.LoadAligned((uint*)(meta + 32));
             var u2 = Vector256.LoadAligned((uint*)(meta + 64));
             var sLo = (u0 & k1).AsByte();
             var sHi = ((u2 & k2) | (Vector256.ShiftRightLogical(u0, 2) & k3)).AsByte();
             byte* aq = blk + 4;
-            var s0 = OneSub<TB>(Vector256<int>.Zero, q, false, FifthBits<TB>(hb, 0), aq, Avx2.Shuffle(sLo, ScalePair(0)).AsInt16(), lo, split);
-            var s1 = OneSub<TB>(Vector256<int>.Zero, q, true, FifthBits<TB>(hb, 1), aq + 32, Avx2.Shuffle(sLo, ScalePair(1)).AsInt16(), lo, split);
-            var s2 = OneSub<TB>(Vector256<int>.Zero, q + 256, false, FifthBits<TB>(hb, 2), aq + 64, Avx2.Shuffle(sLo, ScalePair(2)).AsInt16(), lo, split);
-            var s3 = OneSub<TB>(Vector256<int>.Zero, q + 256, true, FifthBits<TB>(hb, 3), aq + 96, Avx2.Shuffle(sLo, ScalePair(3)).AsInt16(), lo, split);
-            s0 = OneSub<TB>(s0, q + 512, false, FifthBits<TB>(hb, 4), aq + 128, Avx2.Shuffle(sHi, ScalePair(0)).AsInt16(), lo, split);
-            s1 = OneSub<TB>(s1, q + 512, true, FifthBits<TB>(hb, 5), aq + 160, Avx2.Shuffle(sHi, ScalePair(1)).AsInt16(), lo, split);
-            s2 = OneSub<TB>(s2, q + 768, false, FifthBits<TB>(hb, 6), aq + 192, Avx2.Shuffle(sHi, ScalePair(2)).AsInt16(), lo, split);
-            s3 = OneSub<TB>(s3, q + 768, true, FifthBits<TB>(hb, 7), aq + 224, Avx2.Shuffle(sHi, ScalePair(3)).AsInt16(), lo, split);
+            var s0 = OneSub<TB>(Vector256<int>.Zero, q + 0, q, false, FifthBits<TB>(hb, 0), aq, Avx2.Shuffle(sLo, ScalePair(0)).AsInt16(), lo, split);
+            var s1 = OneSub<TB>(Vector256<int>.Zero, q + 128, q, true, FifthBits<TB>(hb, 1), aq + 32, Avx2.Shuffle(sLo, ScalePair(1)).AsInt16(), lo, split);
+            var s2 = OneSub<TB>(Vector256<int>.Zero, q + 256, q + 256, false, FifthBits<TB>(hb, 2), aq + 64, Avx2.Shuffle(sLo, ScalePair(2)).AsInt16(), lo, split);
+            var s3 = OneSub<TB>(Vector256<int>.Zero, q + 384, q + 256, true, FifthBits<TB>(hb, 3), aq + 96, Avx2.Shuffle(sLo, ScalePair(3)).AsInt16(), lo, split);
+            s0 = OneSub<TB>(s0, q + 512, q + 512, false, FifthBits<TB>(hb, 4), aq + 128, Avx2.Shuffle(sHi, ScalePair(0)).AsInt16(), lo, split);
+            s1 = OneSub<TB>(s1, q + 640, q + 512, true, FifthBits<TB>(hb, 5), aq + 160, Avx2.Shuffle(sHi, ScalePair(1)).AsInt16(), lo, split);
+            s2 = OneSub<TB>(s2, q + 768, q + 768, false, FifthBits<TB>(hb, 6), aq + 192, Avx2.Shuffle(sHi, ScalePair(2)).AsInt16(), lo, split);
+            s3 = OneSub<TB>(s3, q + 896, q + 768, true, FifthBits<TB>(hb, 7), aq + 224, Avx2.Shuffle(sHi, ScalePair(3)).AsInt16(), lo, split);
             var mLo = (u1 & k1).AsByte();
             var mHi = ((Vector256.ShiftRightLogical(u2, 4) & k2) | (Vector256.ShiftRightLogical(u1, 2) & k3)).AsByte();
             var imin = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Shuffle(mLo, PairOfDword(0)).AsInt16(), Vector256.Create(sums[0]).AsInt16());
             imin = AvxVnni.MultiplyWideningAndAdd(imin, Avx2.Shuffle(mLo, PairOfDword(1)).AsInt16(), Vector256.Create(sums[1]).AsInt16());
             imin = AvxVnni.MultiplyWideningAndAdd(imin, Avx2.Shuffle(mHi, PairOfDword(0)).AsInt16(), Vector256.Create(sums[2]).AsInt16());
             imin = AvxVnni.MultiplyWideningAndAdd(imin, Avx2.Shuffle(mHi, PairOfDword(1)).AsInt16(), Vector256.Create(sums[3]).AsInt16());
-            var f = Avx.ConvertToVector256Single((s0 + s1) + (s2 + s3)) * Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 96)));
+            var odd = s1 + s3;
+            if (!TB.HasFifthBit) odd = Vector256.ShiftRightArithmetic(odd, 4);
+            var f = Avx.ConvertToVector256Single((s0 + s2) + odd) * Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 96)));
             f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(imin), -Fp16.ToFloat8(Vector128.Load((ushort*)(meta + 112))), f);
             c = Fma.MultiplyAdd(f, Vector256.Create(*(float*)blk), c);
         }
         c.Store(y);
     }
 
-    /// <summary>One sub-block of <see cref="One{TB}"/>: the 8 slices of the pair at <paramref name="qp"/> (low or high nibbles, Q5_K's fifth bits from <paramref name="h"/>), then <see cref="Sub"/>.</summary>
+    /// <summary>
+    /// One sub-block of <see cref="One{TB}"/>: the prefetches for the 128 bytes at <paramref name="pf"/> (the super-block's
+    /// quants at sub-block j's place, j · 128), then the 8 slices of the pair at <paramref name="qp"/> (low or high nibbles,
+    /// Q5_K's fifth bits from <paramref name="h"/>; Q4_K's high nibbles left in place, see <see cref="One{TB}"/>) and
+    /// <see cref="Sub"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> OneSub<TB>(Vector256<int> s, byte* qp, bool high, Vector256<byte> h, byte* aq, Vector256<short> sc, Vector256<byte> lo, Vector256<byte> split)
+    private static Vector256<int> OneSub<TB>(Vector256<int> s, byte* pf, byte* qp, bool high, Vector256<byte> h, byte* aq, Vector256<short> sc, Vector256<byte> lo, Vector256<byte> split)
         where TB : struct, IKBits
-        => Sub(s, Slice<TB>(qp, 0, high, h, lo), Slice<TB>(qp, 1, high, h, lo), Slice<TB>(qp, 2, high, h, lo), Slice<TB>(qp, 3, high, h, lo),
+    {
+        // this sub-block's share of the group stream's prefetches (two lines into L2 far ahead, two into L1 near)
+        Sse.Prefetch1(pf + RepackedMatrix.DecodePrefetchBytes);
+        Sse.Prefetch1(pf + RepackedMatrix.DecodePrefetchBytes + 64);
+        Sse.Prefetch0(pf + RepackedMatrix.L1PrefetchBytes);
+        Sse.Prefetch0(pf + RepackedMatrix.L1PrefetchBytes + 64);
+        if (high && !TB.HasFifthBit)
+        {
+            var hi = Vector256.Create((byte)0xF0);
+            return Sub(s, Vector256.LoadAligned(qp) & hi, Vector256.LoadAligned(qp + 32) & hi, Vector256.LoadAligned(qp + 64) & hi,
+                Vector256.LoadAligned(qp + 96) & hi, Vector256.LoadAligned(qp + 128) & hi, Vector256.LoadAligned(qp + 160) & hi,
+                Vector256.LoadAligned(qp + 192) & hi, Vector256.LoadAligned(qp + 224) & hi, aq, sc, split);
+        }
+        return Sub(s, Slice<TB>(qp, 0, high, h, lo), Slice<TB>(qp, 1, high, h, lo), Slice<TB>(qp, 2, high, h, lo), Slice<TB>(qp, 3, high, h, lo),
             Slice<TB>(qp, 4, high, h, lo), Slice<TB>(qp, 5, high, h, lo), Slice<TB>(qp, 6, high, h, lo), Slice<TB>(qp, 7, high, h, lo), aq, sc, split);
+    }
 }

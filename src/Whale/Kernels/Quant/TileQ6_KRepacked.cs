@@ -347,13 +347,17 @@ internal static unsafe class TileQ6_KRepacked
         byte* blk = a;
         for (int i = 0; i < nb; i++, q += Q6_KRepacked.QuantBytes, scales += Q6_KRepacked.ScaleBytes, dh += 8, blk += ActBlockBytes, corr += 16)
         {
-            byte* pf = q + RepackedMatrix.PrefetchBytes;
-            for (int l = 0; l < Q6_KRepacked.QuantBytes; l += 64) Sse.Prefetch1(pf + l);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             for (int j = 0; j < 16; j += 4)
             {
                 var v = Vector256.LoadAligned(scales + 8 * j);
                 byte* qj = q + j * 96;
+                // these 4 sub-blocks' share of the group stream's prefetches: 6 lines into L2 far ahead, 6 into L1 near
+                for (int l = 0; l < 384; l += 64)
+                {
+                    Sse.Prefetch1(qj + RepackedMatrix.DecodePrefetchBytes + l);
+                    Sse.Prefetch0(qj + RepackedMatrix.L1PrefetchBytes + l);
+                }
                 byte* aj = blk + 4 + 16 * j;
                 s0 = OneSub(s0, qj, aj, corr + j, ScalePair(v, 0, shift), m, fromA, fromB, fromC, split);
                 s1 = OneSub(s1, qj + 96, aj + 16, corr + j + 1, ScalePair(v, 1, shift), m, fromA, fromB, fromC, split);

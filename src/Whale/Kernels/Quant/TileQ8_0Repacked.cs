@@ -169,9 +169,11 @@ internal static unsafe class TileQ8_0Repacked
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
         for (int i = 0; i < nb; i++, u += 256, t += TileBlockBytes)
         {
-            // the group is one sequential stream: ask for a block's 4 lines 16 KB ahead into L2
+            // the group is one sequential stream: ask for a block's 4 lines 16 KB ahead into L2 and 4 KB ahead into L1
             byte* pf = u + RepackedMatrix.PrefetchBytes;
             Sse.Prefetch1(pf); Sse.Prefetch1(pf + 64); Sse.Prefetch1(pf + 128); Sse.Prefetch1(pf + 192);
+            pf = u + RepackedMatrix.L1PrefetchBytes;
+            Sse.Prefetch0(pf); Sse.Prefetch0(pf + 64); Sse.Prefetch0(pf + 128); Sse.Prefetch0(pf + 192);
             var sw = TS.Load(scales, i);
             var w0 = Vector256.LoadAligned(u); var w1 = Vector256.LoadAligned(u + 32);
             var w2 = Vector256.LoadAligned(u + 64); var w3 = Vector256.LoadAligned(u + 96);

@@ -166,6 +166,50 @@ public unsafe class KQuantRepackedTests
     }
 
     /// <summary>
+    /// The largest integer sums the kernels can meet: every quant at its top (all quant and scale bytes 0xFF: nibbles 15,
+    /// Q5_K fifth bits set, Q6_K quants 63, 6-bit scales and mins 63, Q6_K scales −1) against activation rows of all −128,
+    /// all 127 and alternating ones (bsums consistent). Decode keeps Q4_K's high nibbles in place (16 × the sums, see
+    /// TileQ4_KRepacked.One) and the tiles split sums into 16-bit halves: both must stay exact here too.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void ExtremeQuantsAndActivationsStayExact(GgmlType t)
+    {
+        if (!Supported(t)) return;
+        var rng = new Random(17);
+        const int n = 512, rows = 9;
+        var w = KQuantData.RandomWeights(t, rows, n, rng);
+        int bb = GgmlTypeTraits.BlockBytes(t);
+        var (from, to) = t == GgmlType.Q6_K ? (0, 208) : (4, bb);   // everything but the fp16 d (and dmin)
+        for (int blk = 0; blk < w.Length / bb; blk++) w.AsSpan(blk * bb + from, to - from).Fill(0xFF);
+        int arb = sizeof(BlockQ8_K) * (n / 256);
+        var a = new byte[3 * arb];
+        for (int b = 0; b < 3; b++)
+            for (int i = 0; i < n / 256; i++)
+            {
+                var block = a.AsSpan(b * arb + i * sizeof(BlockQ8_K), sizeof(BlockQ8_K));
+                BitConverter.TryWriteBytes(block, 0.75f);
+                for (int l = 0; l < 256; l++) block[4 + l] = (byte)(sbyte)(b == 0 ? -128 : b == 1 ? 127 : l % 2 == 0 ? -128 : 127);
+                for (int g = 0; g < 16; g++)
+                {
+                    int sum = 0;
+                    for (int l = 0; l < 16; l++) sum += (sbyte)block[4 + 16 * g + l];
+                    BitConverter.TryWriteBytes(block.Slice(260 + 2 * g), (short)sum);
+                }
+            }
+        fixed (byte* pw = w)
+        {
+            using var packed = new WeightMatrix(t, pw, n, rows);
+            Assert.True(packed.Repack());
+            var inPlace = new WeightMatrix(t, pw, n, rows);
+            for (int b = 0; b < 3; b++) AssertSame(packed, inPlace, a[(b * arb)..((b + 1) * arb)], 1, 0, rows);
+            AssertSame(packed, inPlace, a, 3, 0, rows);
+        }
+    }
+
+    /// <summary>
     /// From 64 activation rows the Q4_K/Q5_K tiles read the quants unpacked once per group, 8 super-blocks at a time:
     /// n = 2816 is 11 super-blocks (a block of 8 and one of 3, the float sums carried across), 13 rows a partial second
     /// group, 67 and 71 rows a partial last tile; row ranges cut both groups.
