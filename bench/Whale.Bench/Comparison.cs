@@ -58,7 +58,6 @@ internal static class Comparison
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (int t in threads)
         {
-            double probe = BandwidthProbe.Measure(t);
             using var whale = WhaleModel.Load(model, new ModelOptions { Threads = t, ContextSize = ctx, BatchSize = batch });
             var wb = new ModelBenchmark(whale.Model, ctx);
             using var llama = new LlamaCppRunner(model, t, ctx, batch, fa);
@@ -68,22 +67,40 @@ internal static class Comparison
             {
                 var ws = new double[reps];
                 var ls = new double[reps];
+                // generation is compared with the bandwidth probe taken right before each of its repetitions: this
+                // machine's bandwidth drifts by 10-25 % over minutes, so one probe per run says more about when it ran
+                var ps = new double[reps];
+                bool gen = test.Generate > 0;
                 for (int r = 0; r < reps; r++)
                 {
-                    if (r % 2 == 0) { ws[r] = wb.RunOnce(test); ls[r] = llama.RunOnce(test); }
-                    else { ls[r] = llama.RunOnce(test); ws[r] = wb.RunOnce(test); }
+                    if (r % 2 == 0)
+                    {
+                        if (gen) ps[r] = BandwidthProbe.Measure(t);
+                        ws[r] = wb.RunOnce(test);
+                        ls[r] = llama.RunOnce(test);
+                    }
+                    else
+                    {
+                        ls[r] = llama.RunOnce(test);
+                        if (gen) ps[r] = BandwidthProbe.Measure(t);
+                        ws[r] = wb.RunOnce(test);
+                    }
                 }
                 var w = new BenchmarkStats(ws);
                 var l = new BenchmarkStats(ls);
-                string bw = "", pct = "";
-                if (test.Generate > 0)
+                string bw = "", probe = "", pct = "";
+                if (gen)
                 {
-                    double achieved = wb.BytesPerGeneratedToken(whale.File, test) * w.Median;
-                    bw = (achieved / 1e9).ToString("F2", CultureInfo.InvariantCulture);
-                    pct = (100 * achieved / probe).ToString("F0", CultureInfo.InvariantCulture) + "%";
+                    long bytes = wb.BytesPerGeneratedToken(whale.File, test);
+                    bw = (bytes * w.Median / 1e9).ToString("F2", CultureInfo.InvariantCulture);
+                    probe = ps.Min() == ps.Max()
+                        ? (ps[0] / 1e9).ToString("F1", CultureInfo.InvariantCulture)
+                        : string.Create(CultureInfo.InvariantCulture, $"{ps.Min() / 1e9:F1}-{ps.Max() / 1e9:F1}");
+                    var ratios = ws.Select((x, r) => bytes * x / ps[r]).ToList();
+                    pct = (100 * new BenchmarkStats(ratios).Median).ToString("F0", CultureInfo.InvariantCulture) + "%";
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {test.Name} | {t} | {w.Median:F2} ± {w.StdDev:F2} | {l.Median:F2} ± {l.StdDev:F2} | {w.Median / l.Median:F2} | {bw} | {probe / 1e9:F1} | {pct} |"));
+                    $"| {test.Name} | {t} | {w.Median:F2} ± {w.StdDev:F2} | {l.Median:F2} ± {l.StdDev:F2} | {w.Median / l.Median:F2} | {bw} | {probe} | {pct} |"));
             }
         }
         Console.WriteLine();

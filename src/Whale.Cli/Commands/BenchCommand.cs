@@ -155,17 +155,19 @@ internal static class BenchCommand
             string name = Path.GetFileName(path) + (repackList.Count > 1 ? (repack ? " (repacked)" : " (in place)") : "");
             foreach (var test in tests)
             {
-                var stats = bench.Run(test, reps);
                 long bytesPerToken = test.Generate > 0 ? bench.BytesPerGeneratedToken(wm.File, test) : 0;
+                var (stats, testProbe, fraction) = probe && test.Generate > 0
+                    ? RunNextToProbes(bench, test, reps, threads, bytesPerToken)
+                    : (bench.Run(test, reps), probeBps, 0.0);
                 double achieved = bytesPerToken * stats.Median;
                 long rss = ProcessMemory.PeakRss();
                 if (json)
                 {
-                    io.Out.WriteLine(Json(name, size, parameters, threads, test, stats, bytesPerToken, achieved, probeBps, rss));
+                    io.Out.WriteLine(Json(name, size, parameters, threads, test, stats, bytesPerToken, achieved, testProbe, fraction, rss));
                     continue;
                 }
                 string bw = test.Generate > 0 ? (achieved / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "";
-                string pct = test.Generate > 0 && probeBps > 0 ? (100 * achieved / probeBps).ToString("F0", CultureInfo.InvariantCulture) + "%" : "";
+                string pct = fraction > 0 ? (100 * fraction).ToString("F0", CultureInfo.InvariantCulture) + "%" : "";
                 io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {name} | {size / 1e9:F2} GB | {parameters / 1e9:F2} B | {threads} | {test.Name} | {stats.Median:F2} | {stats.Mean:F2} ± {stats.StdDev:F2} | {bw} | {pct} |"));
             }
@@ -306,8 +308,27 @@ internal static class BenchCommand
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
+    /// <summary>
+    /// <paramref name="reps"/> runs of a generation test, each right after a bandwidth probe: the machine's bandwidth
+    /// drifts by 10-25 % over minutes on shared hosts, so each run is compared with the probe taken next to it. Returns
+    /// the runs, the median probe and the median of the runs' read bandwidth / their probe.
+    /// </summary>
+    private static (BenchmarkStats Stats, double Probe, double Fraction) RunNextToProbes(ModelBenchmark bench, BenchmarkTest test, int reps, int threads, long bytesPerToken)
+    {
+        var samples = new double[reps];
+        var probes = new double[reps];
+        var fractions = new double[reps];
+        for (int r = 0; r < reps; r++)
+        {
+            probes[r] = BandwidthProbe.Measure(threads);
+            samples[r] = bench.RunOnce(test);
+            fractions[r] = bytesPerToken * samples[r] / probes[r];
+        }
+        return (new BenchmarkStats(samples), new BenchmarkStats(probes).Median, new BenchmarkStats(fractions).Median);
+    }
+
     private static string Json(string model, long size, long parameters, int threads, BenchmarkTest test, BenchmarkStats stats,
-        long bytesPerToken, double achieved, double probeBps, long rss)
+        long bytesPerToken, double achieved, double probeBps, double fraction, long rss)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -335,6 +356,7 @@ internal static class BenchCommand
                 w.WriteNumber("achieved_bytes_per_second", Math.Round(achieved));
             }
             if (probeBps > 0) w.WriteNumber("probe_bytes_per_second", Math.Round(probeBps));
+            if (fraction > 0) w.WriteNumber("fraction_of_probe", Math.Round(fraction, 4));
             w.WriteNumber("peak_rss_bytes", rss);
             w.WriteEndObject();
         }

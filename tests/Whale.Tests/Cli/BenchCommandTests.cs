@@ -23,6 +23,24 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void JsonComparesEachGenerationRunWithAProbeTakenNextToIt()
+    {
+        string path = SyntheticModels.Get("qwen2", GgmlType.Q8_0);
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", path, "-t", "1", "-p", "8", "-n", "4", "-r", "2", "--json");
+        Assert.True(code == 0, stderr);
+        var tests = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["pp8", "tg4"], tests.Select(t => t.GetProperty("test").GetString()));
+        Assert.False(tests[0].TryGetProperty("fraction_of_probe", out _));
+        var tg = tests[1];
+        double probe = tg.GetProperty("probe_bytes_per_second").GetDouble();
+        double fraction = tg.GetProperty("fraction_of_probe").GetDouble();
+        double achieved = tg.GetProperty("achieved_bytes_per_second").GetDouble();
+        Assert.True(probe > 1e8, $"probe {probe}");
+        // the median of per-run ratios and the ratio of the medians agree up to how much runs and probes vary
+        Assert.InRange(fraction, 0.5 * achieved / probe, 2 * achieved / probe);
+    }
+
+    [Fact]
     public void TablePrintsDepthTestsAndProbe()
     {
         string path = SyntheticModels.Get("llama", GgmlType.Q4_K);
