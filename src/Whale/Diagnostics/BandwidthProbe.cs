@@ -7,7 +7,9 @@ namespace Whale.Diagnostics;
 
 /// <summary>
 /// Measures the machine's memory read bandwidth: every worker streams its share of a buffer much larger than the
-/// caches with wide loads (as a matrix-vector product streams its weights); the best of several passes counts.
+/// caches with wide loads (as a matrix-vector product streams its weights); the best of several passes counts. The
+/// buffer is left out of the process's peak RSS (<see cref="ProcessMemory.RestartPeak"/>), so benchmarks that probe
+/// next to their runs still report the model's own peak.
 /// </summary>
 public static unsafe class BandwidthProbe
 {
@@ -25,6 +27,7 @@ public static unsafe class BandwidthProbe
         ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1L << 20);
         ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
         bytes &= ~4095L;
+        long peakBefore = ProcessMemory.PeakRss();
         byte* buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 4096);
         try
         {
@@ -54,6 +57,7 @@ public static unsafe class BandwidthProbe
         finally
         {
             NativeMemory.AlignedFree(buffer);
+            ProcessMemory.RestartPeak(peakBefore);
         }
     }
 
