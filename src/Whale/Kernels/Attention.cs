@@ -126,7 +126,13 @@ internal static unsafe class Attention
         bool chainKq = batched && D % L == 0;
         bool simd = Avx512F.IsSupported;
         float max = float.NegativeInfinity;
-        for (int j = 0; j < nKv; j++)
+        int j0 = 0;
+        if (simd && !chainKq && D % 64 == 0)
+        {
+            j0 = nKv & ~15;
+            max = ScoresVecDot(kf, qh, j0, D, scale, scores);
+        }
+        for (int j = j0; j < nKv; j++)
         {
             float* kr = kf + (long)j * D;
             float dot = !simd ? (chainKq ? GgmlMath.ChainDot16(new(kr, D), new(qh, D)) : GgmlMath.VecDot64(new(kr, D), new(qh, D)))
@@ -149,6 +155,147 @@ internal static unsafe class Attention
             var col = new ReadOnlySpan<float>(vt + (long)d * rowsCap, nPad);
             o[d] = batched ? GgmlMath.ChainDot16(col, p) : GgmlMath.VecDot64(col, p);
         }
+    }
+
+    /// <summary>Positions of K rows scored per block by <see cref="HeadsVecDot"/> (64 rows of 128 floats, 32 KB, stay in L1 for every head).</summary>
+    private const int ScoreBlock = 64;
+
+    /// <summary>
+    /// <see cref="Head"/> in one-token order (batched = false) for <paramref name="nh"/> query heads that read the same
+    /// K/V (a GQA group), bit-identical to calling it per head, but reading the group's K rows and transposed V rows
+    /// once instead of once per head: scores in blocks of <see cref="ScoreBlock"/> positions (the block stays in L1
+    /// while every head scores it, <see cref="ScoresVecDot"/>), then each V row against up to three heads' weights at a
+    /// time (<see cref="WeightedRows{TC}"/>). Scratch: nh × (Padded(nKv) + headDim) floats. Returns false, writing
+    /// nothing, without AVX-512 or when headDim is not a multiple of 64 (use <see cref="Head"/>).
+    /// </summary>
+    public static bool HeadsVecDot(float* q, float* kf, float* vt, int rowsCap, int nKv, int headDim, int valueDim, float scale,
+        int nh, float* scratch, float* o)
+    {
+        int D = headDim, nPad = Padded(nKv);
+        if (!Avx512F.IsSupported || D % 64 != 0 || nh < 1) return false;
+        float* sc = scratch, qh = scratch + (long)nh * nPad;
+        RoundToHalf(q, qh, nh * D);
+        float* max = stackalloc float[nh];
+        for (int h = 0; h < nh; h++) max[h] = float.NegativeInfinity;
+        int n16 = nKv & ~15;
+        for (int j0 = 0; j0 < n16; j0 += ScoreBlock)
+        {
+            int m = Math.Min(ScoreBlock, n16 - j0);
+            for (int h = 0; h < nh; h++)
+            {
+                float b = ScoresVecDot(kf + (long)j0 * D, qh + h * D, m, D, scale, sc + (long)h * nPad + j0);
+                if (b > max[h]) max[h] = b;
+            }
+        }
+        for (int h = 0; h < nh; h++)
+        {
+            float* row = sc + (long)h * nPad;
+            for (int j = n16; j < nKv; j++)
+            {
+                float v = VecDot.F32(kf + (long)j * D, qh + h * D, D) * scale;
+                row[j] = v;
+                if (v > max[h]) max[h] = v;
+            }
+            SoftmaxSimd(row, nKv, nPad, max[h]);
+        }
+        int k = 0;
+        for (; k + 3 <= nh; k += 3) WeightedRows<TileCount.Three>(vt, rowsCap, nPad, valueDim, sc + (long)k * nPad, o + (long)k * valueDim);
+        if (nh - k == 2) WeightedRows<TileCount.Two>(vt, rowsCap, nPad, valueDim, sc + (long)k * nPad, o + (long)k * valueDim);
+        else if (nh - k == 1) WeightedRows<TileCount.One>(vt, rowsCap, nPad, valueDim, sc + (long)k * nPad, o + (long)k * valueDim);
+        return true;
+    }
+
+    /// <summary>
+    /// o_h[d] = VecDot.F32(transposed V row d, p_h, nPad) for TC.N heads (weights p_h at p + h · nPad, outputs at
+    /// o + h · valueDim), each V row loaded once for all of them; each output is VecDot.F32's four chains, added and
+    /// reduced as it does (nPad is a multiple of 64).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightedRows<TC>(float* vt, int rowsCap, int nPad, int valueDim, float* p, float* o)
+        where TC : struct, TileCount.ICount
+    {
+        float* p1 = p + nPad, p2 = p + 2L * nPad;
+        for (int d = 0; d < valueDim; d++)
+        {
+            float* v = vt + (long)d * rowsCap;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+            for (int i = 0; i < nPad; i += 64)
+            {
+                var v0 = Vector512.Load(v + i); var v1 = Vector512.Load(v + i + 16);
+                var v2 = Vector512.Load(v + i + 32); var v3 = Vector512.Load(v + i + 48);
+                a0 = Avx512F.FusedMultiplyAdd(v0, Vector512.Load(p + i), a0);
+                a1 = Avx512F.FusedMultiplyAdd(v1, Vector512.Load(p + i + 16), a1);
+                a2 = Avx512F.FusedMultiplyAdd(v2, Vector512.Load(p + i + 32), a2);
+                a3 = Avx512F.FusedMultiplyAdd(v3, Vector512.Load(p + i + 48), a3);
+                if (TC.N > 1)
+                {
+                    b0 = Avx512F.FusedMultiplyAdd(v0, Vector512.Load(p1 + i), b0);
+                    b1 = Avx512F.FusedMultiplyAdd(v1, Vector512.Load(p1 + i + 16), b1);
+                    b2 = Avx512F.FusedMultiplyAdd(v2, Vector512.Load(p1 + i + 32), b2);
+                    b3 = Avx512F.FusedMultiplyAdd(v3, Vector512.Load(p1 + i + 48), b3);
+                }
+                if (TC.N > 2)
+                {
+                    c0 = Avx512F.FusedMultiplyAdd(v0, Vector512.Load(p2 + i), c0);
+                    c1 = Avx512F.FusedMultiplyAdd(v1, Vector512.Load(p2 + i + 16), c1);
+                    c2 = Avx512F.FusedMultiplyAdd(v2, Vector512.Load(p2 + i + 32), c2);
+                    c3 = Avx512F.FusedMultiplyAdd(v3, Vector512.Load(p2 + i + 48), c3);
+                }
+            }
+            o[d] = HSum((a0 + a2) + (a1 + a3));
+            if (TC.N > 1) o[valueDim + d] = HSum((b0 + b2) + (b1 + b3));
+            if (TC.N > 2) o[2 * valueDim + d] = HSum((c0 + c2) + (c1 + c3));
+        }
+    }
+
+    /// <summary>
+    /// scores[j] = scale · VecDot.F32(K row j, qh) for j &lt; n (a multiple of 16; headDim a multiple of 64), 16
+    /// positions at a time: each position's four 16-lane chains added as VecDot.F32 adds them, then the 16 horizontal
+    /// sums in one <see cref="TileFloat.Reduce16"/> (HSum's pairing, so every score is bit-identical). Returns the
+    /// largest score (NaNs ignored, as <see cref="ScaleMax"/>).
+    /// </summary>
+    private static float ScoresVecDot(float* kf, float* qh, int n, int headDim, float scale, float* scores)
+    {
+        var vs = Vector512.Create(scale);
+        var vmax = Vector512.Create(float.NegativeInfinity);
+        for (int j = 0; j < n; j += L)
+        {
+            float* k = kf + (long)j * headDim;
+            int D = headDim;
+            // lane 4g + m of Reduce16's result is the sum of its argument 4m + g: pass position 4g + m there
+            var r = TileFloat.Reduce16(
+                Chains(k, qh, D), Chains(k + 4 * D, qh, D), Chains(k + 8 * D, qh, D), Chains(k + 12 * D, qh, D),
+                Chains(k + D, qh, D), Chains(k + 5 * D, qh, D), Chains(k + 9 * D, qh, D), Chains(k + 13 * D, qh, D),
+                Chains(k + 2 * D, qh, D), Chains(k + 6 * D, qh, D), Chains(k + 10 * D, qh, D), Chains(k + 14 * D, qh, D),
+                Chains(k + 3 * D, qh, D), Chains(k + 7 * D, qh, D), Chains(k + 11 * D, qh, D), Chains(k + 15 * D, qh, D));
+            var sc = r * vs;
+            sc.Store(scores + j);
+            vmax = Avx512F.Max(sc, vmax);
+        }
+        float max = float.NegativeInfinity;
+        for (int l = 0; l < L; l++)
+        {
+            float m = vmax.GetElement(l);
+            if (m > max) max = m;
+        }
+        return max;
+    }
+
+    /// <summary>VecDot.F32's four chains of x·y over n (a multiple of 64) values, added as it adds them: (a0 + a2) + (a1 + a3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Chains(float* x, float* y, int n)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int i = 0; i < n; i += 64)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i + 16), Vector512.Load(y + i + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i + 32), Vector512.Load(y + i + 32), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + i + 48), Vector512.Load(y + i + 48), a3);
+        }
+        return (a0 + a2) + (a1 + a3);
     }
 
     /// <summary>The scalar definition (the original implementation) over the F16 cache rows of kv head <paramref name="kvh"/>.</summary>
@@ -321,6 +468,5 @@ internal static unsafe class Attention
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ConvertHalf(ushort* src, float* dst, int n)
-        => System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, n), new Span<float>(dst, n));
+    private static void ConvertHalf(ushort* src, float* dst, int n) => Fp16.ToFloat(src, dst, n);
 }

@@ -461,6 +461,13 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
                     job += nh;
                     continue;
                 }
+                // one token: the group's heads together, so its K and V rows are read once, not once per head
+                if (!batched && nh > 1 && Attention.HeadsVecDot(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap,
+                        _kvCap, nKv, D, D, c.AttentionScale, nh, scratch, att + t * qDim + h * D))
+                {
+                    job += nh;
+                    continue;
+                }
                 Attention.Head(q + t * qDim + h * D, kf + (long)kvh * _kvCap * D, vt + (long)kvh * D * _kvCap, _kvCap, nKv, D, D,
                     c.AttentionScale, batched, scratch, scratch + _kvCap, att + t * qDim + h * D);
                 job++;

@@ -9,6 +9,8 @@ public unsafe class AttentionTests
     [InlineData(128, 2, true)]
     [InlineData(128, 2, false)]
     [InlineData(64, 1, true)]
+    [InlineData(64, 1, false)]
+    [InlineData(192, 1, false)]   // three 64-value steps per K·q chain
     [InlineData(72, 3, true)]
     [InlineData(72, 3, false)]
     public void HeadMatchesScalarDefinitionBitForBit(int headDim, int kvHeads, bool batched)
@@ -48,15 +50,26 @@ public unsafe class AttentionTests
         }
     }
 
+    /// <summary>
+    /// A GQA group's heads computed together equal <see cref="Attention.Head"/> per head, bit for bit: in batch order
+    /// (<see cref="Attention.Heads"/>, tiles) and in one-token order (<see cref="Attention.HeadsVecDot"/>: scores in
+    /// 64-position blocks, V rows against 3, 2 or 1 heads at a time).
+    /// </summary>
     [Theory]
-    [InlineData(64, 64, 2)]
-    [InlineData(128, 128, 6)]
-    [InlineData(128, 128, 4)]
-    [InlineData(576, 512, 16)]   // absorbed MLA: keys are latent + rope (C + Dr), values the latent part (C)
-    public void HeadsOfAGroupMatchHeadBitForBit(int headDim, int valueDim, int nh)
+    [InlineData(64, 64, 2, true)]
+    [InlineData(128, 128, 6, true)]
+    [InlineData(128, 128, 4, true)]
+    [InlineData(576, 512, 16, true)]    // absorbed MLA: keys are latent + rope (C + Dr), values the latent part (C)
+    [InlineData(64, 64, 2, false)]
+    [InlineData(128, 128, 6, false)]
+    [InlineData(128, 128, 7, false)]    // V rows against 3 + 3 + 1 heads
+    [InlineData(128, 128, 5, false)]    // 3 + 2
+    [InlineData(192, 192, 1, false)]
+    [InlineData(576, 512, 16, false)]
+    public void HeadsOfAGroupMatchHeadBitForBit(int headDim, int valueDim, int nh, bool batched)
     {
-        var rng = new Random(headDim + nh);
-        int maxN = 140, cap = Attention.Padded(maxN);
+        var rng = new Random(headDim + nh + (batched ? 0 : 1000));
+        int maxN = 200, cap = Attention.Padded(maxN);
         var (k, v) = RandomCache(rng, maxN * headDim);
         var kf = new float[headDim * cap];
         var vt = new float[headDim * cap];
@@ -65,7 +78,7 @@ public unsafe class AttentionTests
         var expected = new float[valueDim];
         var scratch = new float[nh * (cap + headDim)];
         var one = new float[cap + headDim];
-        foreach (int n in new[] { 1, 2, 16, 17, 64, 65, 100, 140 })
+        foreach (int n in new[] { 1, 2, 16, 17, 64, 65, 100, 140, 191, 200 })
         {
             for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 6 - 3);
             fixed (Half* pk = k)
@@ -80,14 +93,17 @@ public unsafe class AttentionTests
             {
                 Attention.ConvertRows(pk, pv, 1, headDim, 0, n, pkf, pvt, cap);
                 Attention.ClearPadding(1, headDim, n, Attention.Padded(n), pvt, cap);
-                if (!Attention.Heads(pq, pkf, pvt, cap, n, headDim, valueDim, 0.088f, nh, ps, po))
+                bool done = batched
+                    ? Attention.Heads(pq, pkf, pvt, cap, n, headDim, valueDim, 0.088f, nh, ps, po)
+                    : Attention.HeadsVecDot(pq, pkf, pvt, cap, n, headDim, valueDim, 0.088f, nh, ps, po);
+                if (!done)
                 {
-                    Assert.False(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "AVX-512 machines take the tiled path");
+                    Assert.False(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "AVX-512 machines take the grouped path");
                     return;
                 }
                 for (int h = 0; h < nh; h++)
                 {
-                    Attention.Head(pq + h * headDim, pkf, pvt, cap, n, headDim, valueDim, 0.088f, batched: true, p1, p1 + cap, pe);
+                    Attention.Head(pq + h * headDim, pkf, pvt, cap, n, headDim, valueDim, 0.088f, batched, p1, p1 + cap, pe);
                     for (int d = 0; d < valueDim; d++)
                         Assert.True(BitConverter.SingleToInt32Bits(expected[d]) == BitConverter.SingleToInt32Bits(o[h * valueDim + d]),
                             $"n={n} h={h} d={d}: {o[h * valueDim + d]} vs {expected[d]}");

@@ -188,7 +188,7 @@ internal static unsafe class TileFloat
     /// Lane 4g + m of the result is the sum of v_(4m + g).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Reduce16(
+    internal static Vector512<float> Reduce16(
         Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
         Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7,
         Vector512<float> v8, Vector512<float> v9, Vector512<float> v10, Vector512<float> v11,

@@ -46,4 +46,22 @@ public class Fp16Tests
         }
         Assert.Equal(65536 - 2 * 1024, checkedValues);   // all but the two exponent-31 ranges (±inf, NaNs)
     }
+
+    [Fact]
+    public unsafe void SpanConversionEqualsTheTableBitForBitForAll65536ValuesAndEveryLength()
+    {
+        // every value in order (vectors with and without infinities/NaNs), then odd lengths and offsets for the tail
+        var src = new ushort[65536 + 40];
+        for (int v = 0; v < src.Length; v++) src[v] = (ushort)(v * 40503);   // an odd multiplier permutes the 16-bit values
+        for (int v = 0; v < 65536; v++) src[v] = (ushort)v;
+        var dst = new float[src.Length];
+        fixed (ushort* ps = src)
+        fixed (float* pd = dst)
+        {
+            Fp16.ToFloat(ps, pd, 65536);
+            for (int n = 0; n <= 40; n++) Fp16.ToFloat(ps + 65536 + (40 - n) / 2, pd + 65536 + (40 - n) / 2, n);
+        }
+        for (int v = 0; v < src.Length; v++)
+            Assert.True(BitConverter.SingleToInt32Bits(Fp16.ToFloat(src[v])) == BitConverter.SingleToInt32Bits(dst[v]), $"0x{src[v]:x4} at {v}: {dst[v]:R}");
+    }
 }
