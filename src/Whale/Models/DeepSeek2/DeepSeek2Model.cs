@@ -409,6 +409,12 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
                     job += nh;
                     continue;
                 }
+                // one token: the heads read the latent rows once together, not once per head
+                if (!batched && nh > 1 && Attention.HeadsVecDot(q + (long)job * R, kvf, kvfT, kvPad, nKv, R, C, _kqScale, nh, scratch, lat + (long)job * C))
+                {
+                    job += nh;
+                    continue;
+                }
                 Attention.Head(q + (long)job * R, kvf, kvfT, kvPad, nKv, R, C, _kqScale, batched, scratch, scratch + kvPad, lat + (long)job * C);
                 job++;
             }
