@@ -168,6 +168,29 @@ public unsafe class AttentionTests
     }
 
     [Theory]
+    [InlineData(16, 16, 16, 16)]
+    [InlineData(64, 512, 576, 64)]    // MLA: the latent part of 576-wide rows into a padded transpose
+    [InlineData(37, 50, 53, 40)]      // edges in both directions
+    [InlineData(5, 3, 3, 5)]
+    public unsafe void TransposeMovesEveryValue(int rows, int cols, int srcStride, int dstStride)
+    {
+        var rng = new Random(rows * 100 + cols);
+        var src = new float[rows * srcStride];
+        for (int i = 0; i < src.Length; i++) src[i] = (float)rng.NextDouble();
+        var dst = new float[cols * dstStride];
+        dst.AsSpan().Fill(float.NaN);
+        fixed (float* ps = src)
+        fixed (float* pd = dst)
+            Attention.Transpose(ps, srcStride, pd, dstStride, rows, cols);
+        for (int c = 0; c < cols; c++)
+            for (int r = 0; r < dstStride; r++)
+            {
+                if (r < rows) Assert.Equal(src[r * srcStride + c], dst[c * dstStride + r]);
+                else Assert.True(float.IsNaN(dst[c * dstStride + r]), $"({c}, {r}) past the rows was written");
+            }
+    }
+
+    [Theory]
     [InlineData(2, 128, 0, 37)]     // two whole blocks of 16 and a partial one
     [InlineData(2, 64, 5, 40)]      // blocks that start off a multiple of 16
     [InlineData(1, 576, 16, 48)]    // MLA's latent + rope row as one head

@@ -221,12 +221,8 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         // the cache row is F16, as llama.cpp's default K cache type
         TensorPrimitives.ConvertToHalf(_kv.AsSpan(0, T * R), cache.K(l, pos0, T));
         TensorPrimitives.ConvertToSingle(cache.K(l, 0, nKv), _kvf.AsSpan(0, nKv * R));
-        for (int d = 0; d < C; d++)
-        {
-            var col = _kvfT.AsSpan(d * kvPad, kvPad);
-            for (int j = 0; j < nKv; j++) col[j] = _kvf[j * R + d];
-            col[nKv..].Clear();
-        }
+        fixed (float* kvf = _kvf, kvfT = _kvfT) Attention.Transpose(kvf, R, kvfT, kvPad, nKv, C);
+        for (int d = 0; d < C; d++) _kvfT.AsSpan(d * kvPad + nKv, kvPad - nKv).Clear();
 
         // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
         // (measured: the batched tinyBLAS order matches llama.cpp best here, also for F32 k_b)
@@ -506,13 +502,8 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
                     int cnt = Math.Min(bs, n - j0);
                     TensorPrimitives.ConvertToSingle(kl.AsSpan(table[j0 / bs] * bs * R, cnt * R), kvf.Slice(j0 * R, cnt * R));
                 }
-                var kvfT = _kvfT.AsSpan(_pgRows[s] * C, pad * C);
-                for (int d = 0; d < C; d++)
-                {
-                    var col = kvfT.Slice(d * pad, pad);
-                    for (int j = 0; j < n; j++) col[j] = kvf[j * R + d];
-                    col[n..].Clear();
-                }
+                fixed (float* src = kvf, dst = _kvfT.AsSpan(_pgRows[s] * C, pad * C)) Attention.Transpose(src, R, dst, pad, n, C);
+                for (int d = 0; d < C; d++) _kvfT.AsSpan(_pgRows[s] * C + d * pad + n, pad - n).Clear();
             }
 
             AbsorbQuery(L, T);
