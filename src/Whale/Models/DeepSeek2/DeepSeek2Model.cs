@@ -53,6 +53,9 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
     // Parallel attention job.
     private int _atT, _atStart, _atContext, _atPad;
     private readonly Action<int, int> _atBody;
+    private readonly Action<int, int> _cvBody;
+    private KvCache? _cvCache;                       // the cache ConvertLatentWorker reads (set around the pool job)
+    private int _cvLayer, _cvRows, _cvPad;
     // Paged (continuous batching) forward: every product in the batched order; per-sequence F32 regions of _kvf/_kvfT.
     private bool _batchOrder;
     private PagedBatch? _pgBatch;
@@ -140,6 +143,7 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         _forwardBatch = ForwardBatch;
         _hmBody = HeadMatMulWorker;
         _atBody = AttentionWorker;
+        _cvBody = ConvertLatentWorker;
         _patBody = PagedAttentionWorker;
     }
 
@@ -220,8 +224,10 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
         ProjectQueryAndLatent(L, T);                                // _q: [T, H, Dk], _kv: [T, R]
         // the cache row is F16, as llama.cpp's default K cache type
         TensorPrimitives.ConvertToHalf(_kv.AsSpan(0, T * R), cache.K(l, pos0, T));
-        TensorPrimitives.ConvertToSingle(cache.K(l, 0, nKv), _kvf.AsSpan(0, nKv * R));
-        fixed (float* kvf = _kvf, kvfT = _kvfT) Attention.Transpose(kvf, R, kvfT, kvPad, nKv, C);
+        _cvCache = cache; _cvLayer = l; _cvRows = nKv; _cvPad = kvPad;
+        if ((long)nKv * R < InlineWork) ConvertLatentWorker(0, 1);
+        else _pool.Run(_cvBody);
+        _cvCache = null;
         for (int d = 0; d < C; d++) _kvfT.AsSpan(d * kvPad + nKv, kvPad - nKv).Clear();
 
         // absorbed query: qcat[t, h] = [k_b[h] · q_nope[t, h] (C) | q_pe[t, h] (Dr)]
@@ -375,6 +381,21 @@ public sealed unsafe partial class DeepSeek2Model : IModel, IPagedModel, IMtpMod
             w.MatMul(qx.AsSpan(0, (int)(T * arb)), T, output.AsSpan(0, T * rows), 0, rows, BatchOrder(T));
             for (int t = 0; t < T; t++) output.AsSpan(t * rows, rows).CopyTo(dst.AsSpan(t * _hmDstStride + h * _hmDstHead, rows));
         }
+    }
+
+    /// <summary>
+    /// The layer's cached latent rows [0, n) to F32 (<c>_kvf</c>) and their latent part transposed (<c>_kvfT</c>, rows
+    /// <c>_cvPad</c> apart), rows split across workers in multiples of 16 (whole transpose blocks); every step reads the
+    /// whole cache, so at long contexts this was a serial cost of the calling thread.
+    /// </summary>
+    private void ConvertLatentWorker(int index, int count)
+    {
+        var c = DeepSeekConfig;
+        int R = c.CacheRowDim, C = c.KvLoraRank;
+        var (s, e) = WorkerPool.Split(_cvRows, index, count, 16);
+        if (s >= e) return;
+        TensorPrimitives.ConvertToSingle(_cvCache!.K(_cvLayer, s, e - s), _kvf.AsSpan(s * R, (e - s) * R));
+        fixed (float* kvf = _kvf, kvfT = _kvfT) Attention.Transpose(kvf + (long)s * R, R, kvfT + s, _cvPad, e - s, C);
     }
 
     /// <summary>
