@@ -329,13 +329,7 @@ internal static unsafe class Attention
             sc.Store(scores + j);
             vmax = Avx512F.Max(sc, vmax);
         }
-        float max = float.NegativeInfinity;
-        for (int l = 0; l < L; l++)
-        {
-            float m = vmax.GetElement(l);
-            if (m > max) max = m;
-        }
-        return max;
+        return LaneMax(vmax);
     }
 
     /// <summary>VecDot.F32's four chains of x·y over n (a multiple of 64) values, added as it adds them: (a0 + a2) + (a1 + a3).</summary>
@@ -494,17 +488,24 @@ internal static unsafe class Attention
             v.Store(row + j);
             vmax = Avx512F.Max(v, vmax);
         }
-        float max = float.NegativeInfinity;
-        for (int k = 0; k < L; k++)
-        {
-            float m = vmax.GetElement(k);
-            if (m > max) max = m;
-        }
+        float max = LaneMax(vmax);
         for (; j < n; j++)
         {
             float v = row[j] * scale;
             row[j] = v;
             if (v > max) max = v;
+        }
+        return max;
+    }
+
+    /// <summary>The largest lane of per-lane maxima (NaN lanes ignored, as the scalar <c>if (v &gt; max)</c> loop).</summary>
+    private static float LaneMax(Vector512<float> vmax)
+    {
+        float max = float.NegativeInfinity;
+        for (int l = 0; l < L; l++)
+        {
+            float m = vmax.GetElement(l);
+            if (m > max) max = m;
         }
         return max;
     }
