@@ -31,6 +31,10 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     private WeightMatrix? _mmW;
     private int _mmBatch;
     private float* _mmY;
+    // up to two more products of the same job (MatMulGroup): same input, so one pool hand-off for q/k/v and gate/up
+    private WeightMatrix? _mmW2, _mmW3;
+    private float* _mmY2, _mmY3;
+    private bool _mmSwiGlu;                          // gate (first) ← silu(gate) · up (second), each worker on its rows
     private readonly Action<int, int> _mmBody, _convBody;
     // Parallel activation conversion job, and what _qx holds.
     private WeightMatrix? _cvW;
@@ -168,9 +172,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         {
             var L = _layers[l];
             ResidualNorm(pending, null, L.AttnNorm, T);          // x += h; h = norm(x)
-            MatMul(L.Wq, _h, T, _q);                             // q: [T, H*D]
-            MatMul(L.Wk, _h, T, _k, sameInput: true);            // k: [T, Hkv*D]
-            MatMul(L.Wv, _h, T, _v, sameInput: true);            // v: [T, Hkv*D]
+            MatMulGroup(_h, T, L.Wq, _q, L.Wk, _k, L.Wv, _v);   // q: [T, H*D], k, v: [T, Hkv*D]
             _atLayer = l;
             RunRows(_qkvBody, T);                                // biases, RoPE, F16 cache rows
             _pool.Run(_cvBody);
@@ -178,9 +180,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
 
             MatMul(L.Wo, _att, T, _h);
             ResidualNorm(true, L.Bo, L.FfnNorm, T);              // x += h + bo; h = norm(x)
-            MatMul(L.Gate, _h, T, _ff1);                         // [T, F]
-            MatMul(L.Up, _h, T, _ff2, sameInput: true);
-            SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * c.FfnDim), _ff2);
+            MatMulGroup(_h, T, L.Gate, _ff1, L.Up, _ff2, swiGlu: true);   // [T, F]: silu(gate) · up
             MatMul(L.Down, _ff1, T, _h);
             pending = true;
         }
@@ -261,9 +261,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         {
             var L = _layers[l];
             ResidualNorm(pending, null, L.AttnNorm, T);
-            MatMul(L.Wq, _h, T, _q);
-            MatMul(L.Wk, _h, T, _k, sameInput: true);
-            MatMul(L.Wv, _h, T, _v, sameInput: true);
+            MatMulGroup(_h, T, L.Wq, _q, L.Wk, _k, L.Wv, _v);
             _atLayer = l;
             RunRows(_qkvBody, T);
             _pool.Run(_pcvBody);
@@ -271,9 +269,7 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
 
             MatMul(L.Wo, _att, T, _h);
             ResidualNorm(true, L.Bo, L.FfnNorm, T);
-            MatMul(L.Gate, _h, T, _ff1);
-            MatMul(L.Up, _h, T, _ff2, sameInput: true);
-            SwiGlu.Apply(_pool, _ff1.AsSpan(0, T * c.FfnDim), _ff2);
+            MatMulGroup(_h, T, L.Gate, _ff1, L.Up, _ff2, swiGlu: true);
             MatMul(L.Down, _ff1, T, _h);
             pending = true;
         }
@@ -400,6 +396,43 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
         _mmW = null;
     }
 
+    /// <summary>
+    /// y1 = W1·x, y2 = W2·x (and y3 = W3·x) as one pool job when the matrices take the same activations (type and width):
+    /// each worker computes its rows of each product, so q/k/v (and gate/up) cost one hand-off instead of three (two).
+    /// <paramref name="swiGlu"/>: then y1 ← silu(y1) · y2 (W1, W2 of the same rows), each worker on the rows it computed.
+    /// Every output is computed as by <see cref="MatMul(WeightMatrix, float[], int, float[], bool)"/> (the kernels give a row
+    /// the same bits whatever the split); matrices that differ in activation type or row alignment run one by one.
+    /// </summary>
+    private void MatMulGroup(float[] x, int batch, WeightMatrix w1, float[] y1, WeightMatrix w2, float[] y2,
+        WeightMatrix? w3 = null, float[]? y3 = null, bool swiGlu = false)
+    {
+        bool same = Compatible(w1, w2) && (w3 is null || Compatible(w1, w3)) && (!swiGlu || (w1.Rows == w2.Rows && w3 is null));
+        if (!same)
+        {
+            MatMul(w1, x, batch, y1);
+            MatMul(w2, x, batch, y2, sameInput: true);
+            if (w3 is not null) MatMul(w3, x, batch, y3!, sameInput: true);
+            if (swiGlu) SwiGlu.Apply(_pool, y1.AsSpan(0, batch * w1.Rows), y2);
+            return;
+        }
+        fixed (float* p2 = y2)
+        fixed (float* p3 = y3)
+        {
+            _mmW2 = w2; _mmY2 = p2; _mmW3 = w3; _mmY3 = p3; _mmSwiGlu = swiGlu;
+            try
+            {
+                MatMul(w1, x, batch, y1);
+            }
+            finally
+            {
+                _mmW2 = null; _mmW3 = null; _mmY2 = null; _mmY3 = null; _mmSwiGlu = false;
+            }
+        }
+    }
+
+    private static bool Compatible(WeightMatrix a, WeightMatrix b)
+        => a.ActivationType == b.ActivationType && a.Cols == b.Cols && a.RowAlignment == b.RowAlignment;
+
     private void ConvertWorker(int index, int count)
     {
         var w = _cvW!;
@@ -413,8 +446,26 @@ public sealed unsafe class LlamaModel : IModel, IPagedModel
     {
         var w = _mmW!;
         var (s, e) = WorkerPool.Split(w.Rows, index, count, w.RowAlignment);
-        if (s >= e) return;
-        w.MatMul(_qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch)), _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, _batchOrder || _mmBatch >= 2);
+        bool order = _batchOrder || _mmBatch >= 2;
+        var qx = _qx.AsSpan(0, (int)(w.ActivationRowBytes * _mmBatch));
+        if (s < e) w.MatMul(qx, _mmBatch, new Span<float>(_mmY, _mmBatch * w.Rows), s, e, order);
+        if (_mmW2 is { } w2)
+        {
+            var (s2, e2) = WorkerPool.Split(w2.Rows, index, count, w2.RowAlignment);
+            if (s2 < e2) w2.MatMul(qx, _mmBatch, new Span<float>(_mmY2, _mmBatch * w2.Rows), s2, e2, order);
+        }
+        if (_mmW3 is { } w3)
+        {
+            var (s3, e3) = WorkerPool.Split(w3.Rows, index, count, w3.RowAlignment);
+            if (s3 < e3) w3.MatMul(qx, _mmBatch, new Span<float>(_mmY3, _mmBatch * w3.Rows), s3, e3, order);
+        }
+        if (_mmSwiGlu && s < e)
+        {
+            // gate and up have the same rows and split: this worker's rows of both are done
+            int F = w.Rows;
+            for (int t = 0; t < _mmBatch; t++)
+                SwiGlu.Apply(new Span<float>(_mmY + (long)t * F + s, e - s), new ReadOnlySpan<float>(_mmY2 + (long)t * F + s, e - s));
+        }
     }
 
     /// <summary>Converts the layer's cache rows [0, start + T) to F32 (K rows, V transposed), rows split across workers.</summary>
