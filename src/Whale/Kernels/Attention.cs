@@ -41,11 +41,11 @@ internal static unsafe class Attention
             for (int j = jb; j < jb + m; j++)
             {
                 ushort* kr = (ushort*)k + (long)j * kvDim;
-                for (int h = 0; h < kvHeads; h++) ConvertHalf(kr + h * headDim, kf + ((long)h * rowsCap + j) * headDim, headDim);
+                for (int h = 0; h < kvHeads; h++) Fp16.ToFloat(kr + h * headDim, kf + ((long)h * rowsCap + j) * headDim, headDim);
             }
             if (gather && m == Block)
             {
-                ConvertHalf((ushort*)v + (long)jb * kvDim, rows, Block * kvDim);
+                Fp16.ToFloat((ushort*)v + (long)jb * kvDim, rows, Block * kvDim);
                 // vt[h][d][j] = vt[(h·D + d) · rowsCap + j]: column c of the block is 16 consecutive positions of row c
                 for (int c = 0; c < kvDim; c++)
                 {
@@ -522,7 +522,4 @@ internal static unsafe class Attention
             System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(tmp, m), new Span<float>(dst + i, m));
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ConvertHalf(ushort* src, float* dst, int n) => Fp16.ToFloat(src, dst, n);
 }
